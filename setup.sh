@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs everything chtools needs to build, test and run, from Debian's
+# package registry. Idempotent: safe to run again.
+set -euo pipefail
+
+packages=(
+  # build
+  bazel-bootstrap g++ pkg-config protobuf-compiler
+  libprotobuf-dev libabsl-dev libre2-dev libarchive-dev libseccomp-dev
+  libgtest-dev libgmock-dev nlohmann-json3-dev
+  # tools the programs and their tests run
+  e2fsprogs qemu-utils dosfstools mtools xfsprogs iproute2 util-linux
+  procps coreutils python3
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
+    || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
