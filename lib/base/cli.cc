@@ -26,7 +26,11 @@ std::string& MutableProgramName() {
 constexpr absl::string_view kUsagePayload = "chtools.usage";
 
 // A flag the program defined (Abseil's own --flagfile etc. are left out).
-absl::CommandLineFlag* FindUserFlag(absl::string_view name) {
+// Flags are defined with underscores and may be typed with hyphens
+// (--root-dir and --root_dir are the same flag).
+absl::CommandLineFlag* FindUserFlag(absl::string_view typed) {
+  std::string name(typed);
+  std::replace(name.begin(), name.end(), '-', '_');
   absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
   if (flag == nullptr || flag->IsRetired()) return nullptr;
   if (absl::StrContains(flag->Filename(), "absl/")) return nullptr;
@@ -45,7 +49,9 @@ void PrintHelp(absl::string_view usage) {
   });
   if (!flags.empty()) absl::StrAppend(&out, "\nFlags:\n");
   for (const auto* flag : flags) {
-    absl::StrAppend(&out, "  --", flag->Name(), "  ", flag->Help(),
+    std::string name(flag->Name());
+    std::replace(name.begin(), name.end(), '_', '-');
+    absl::StrAppend(&out, "  --", name, "  ", flag->Help(),
                     " (default: \"", flag->DefaultValue(), "\")\n");
   }
   std::fwrite(out.data(), 1, out.size(), stdout);

@@ -8,6 +8,7 @@
 ABSL_FLAG(int, count, 1, "A number.");
 ABSL_FLAG(bool, loud, false, "A switch.");
 ABSL_FLAG(std::string, fail, "", "Fail with this message.");
+ABSL_FLAG(int, max_count, 0, "Another number.");
 
 int main(int argc, char** argv) {
   std::vector<std::string> args =
@@ -15,7 +16,7 @@ int main(int argc, char** argv) {
   if (!absl::GetFlag(FLAGS_fail).empty()) {
     return chtools::ExitCode(absl::NotFoundError(absl::GetFlag(FLAGS_fail)));
   }
-  std::printf("count=%d loud=%d args=%s\n", absl::GetFlag(FLAGS_count),
+  std::printf("max=%d count=%d loud=%d args=%s\n", absl::GetFlag(FLAGS_max_count), absl::GetFlag(FLAGS_count),
               absl::GetFlag(FLAGS_loud) ? 1 : 0,
               absl::StrJoin(args, ",").c_str());
   return 0;
