@@ -1,0 +1,150 @@
+// Index: the registry of VM records under <root_dir>/cloudhypervisor/db, one
+// file per VM, names as atomically created symlinks, one lock per VM. Every
+// operation touches only the files of the VMs it concerns, so its cost does not
+// grow with the number of VMs and operations on different VMs never wait for
+// each other.
+//
+// Layout (all under <db> = <root_dir>/cloudhypervisor/db):
+//   vms/<id>.pb          the Vm record, binary protobuf, replaced only by
+//                        WriteFileAtomically (temp file vms/.<id>.tmp-*).
+//   names/<name> -> <id> a symlink claiming <name> for <id>; created with
+//                        symlink(2), which fails if the name exists.
+//   locks/<id>           the flock(2) target of VM <id> (FileLock).
+//
+// Invariants (what makes a crash at any instruction safe):
+//   I1. A VM exists iff vms/<id>.pb exists; the record is always complete
+//       (atomic rename), so there are no half-written records.
+//   I2. A name link N -> X is VALID iff vms/X.pb exists and its config.name is
+//       N. Only valid links count: Resolve and name conflicts ignore others
+//       (a crash leaves at worst an invalid "dangling" link, never a wrong
+//       answer). Check reports them and repair removes them.
+//   I3. A record's name is claimed (a link created) BEFORE the record carrying
+//       that name is written, and the old name's link is removed only AFTER;
+//       so a record never carries a name that another VM can claim.
+//   I4. Links pointing to X, and vms/X.pb, are created, replaced or removed
+//       only while holding X's lock; a dangling link to X is therefore
+//       removed by others only after taking X's lock (non-blocking: a busy
+//       lock means an operation on X is in flight, so the name is in use).
+//   I5. Delete removes the record first (the commit point), then the name
+//       link, then the lock file; a crash in between leaves only invisible
+//       leftovers (dangling link, orphan lock file) that Check repairs.
+//   I6. Operations return only after their change is fsynced (file and
+//       directory), so a record whose write returned survives a crash.
+#ifndef CHTOOLS_LIB_INDEX_INDEX_H_
+#define CHTOOLS_LIB_INDEX_INDEX_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "lib/record/records.pb.h"
+
+namespace chtools::index {
+
+// What Check needs to know beyond the index itself. Empty/null members turn
+// the corresponding checks off.
+struct CheckContext {
+  // Directory holding the per-VM run dirs, i.e. "<run-dir>/cloudhypervisor".
+  // Subdirectories with no record are reported as "orphan-run-dir" (never
+  // removed here: that is ch-gc's job). "db" is reserved and skipped.
+  std::string vm_run_parent;
+  // Directory holding the per-VM log dirs, "<log-dir>/cloudhypervisor".
+  std::string vm_log_parent;
+  // Whether the VM's CH process is alive (pid file + cmdline check). Null:
+  // recorded states are not checked against processes.
+  std::function<bool(const Vm&)> is_alive;
+  // A CREATING record whose updated_at is older than this (and whose lock is
+  // free) is "stale-creating"; repair deletes it (record and name).
+  absl::Duration stale_creating_age = absl::Hours(24);
+  // "Now" for the age check; tests inject it.
+  absl::Time now = absl::Now();
+};
+
+// The finding kinds Check reports (Finding.kind):
+//   dangling-name     names/N points to a missing record or one not named N.
+//                     repair: remove the link.
+//   unclaimed-name    a record's name has no valid link. repair: create it.
+//   duplicate-name    two records carry the same name. no repair.
+//   bad-record        vms/<f> cannot be parsed or its id differs from the file
+//                     name. repair: move it to <db>/quarantine/.
+//   stale-temp        a leftover temp file of an interrupted write. repair:
+//                     remove it.
+//   orphan-lock       locks/<id> with no record. repair: remove it.
+//   stale-creating    see CheckContext::stale_creating_age.
+//   missing-run-dir   a record's run_dir/log_dir does not exist (states other
+//                     than CREATING). no repair.
+//   orphan-run-dir    orphan-log-dir: a per-VM dir with no record. no repair.
+//   state-mismatch    recorded RUNNING but no live process (repair: STOPPED,
+//                     stopped_at set) or a live process but not RUNNING
+//                     (repair: RUNNING).
+inline constexpr absl::string_view kFindingKinds[] = {
+    "dangling-name",   "unclaimed-name",  "duplicate-name", "bad-record",
+    "stale-temp",      "orphan-lock",     "stale-creating", "missing-run-dir",
+    "orphan-run-dir",  "orphan-log-dir",  "state-mismatch"};
+
+class Index {
+ public:
+  // Opens the registry under <root_dir>/cloudhypervisor/db (created if
+  // missing, mode 0750), but root_dir itself must exist: NotFound
+  // "root dir <path>: No such file or directory".
+  static absl::StatusOr<std::unique_ptr<Index>> Open(absl::string_view root_dir);
+
+  // Stores `vm` (state CREATING expected; id and config.name set) and claims
+  // its name. AlreadyExists `vm "web": name already used by <id>` /
+  // `id <id> already used`; InvalidArgument for a malformed id or name.
+  // Sets created_at/updated_at when empty. Atomic.
+  absl::Status Reserve(const Vm& vm);
+
+  // The record of `id`. NotFound `vm "<id>": not found`.
+  absl::StatusOr<Vm> Get(absl::string_view id) const;
+
+  // Under this VM's lock: reads the record, runs fn, writes it back atomically
+  // if fn is ok (updated_at set). Name changes move the name claim atomically
+  // (AlreadyExists if taken). fn may not change the id. Returns the new record;
+  // fn's error is returned unchanged and nothing is written.
+  absl::StatusOr<Vm> Update(absl::string_view id,
+                            absl::FunctionRef<absl::Status(Vm&)> fn);
+
+  // Upsert of complete records (vm-index put): all-or-nothing w.r.t.
+  // validation and name conflicts (checked for the whole batch, with every
+  // batch VM locked, before anything is written). Each record write is atomic;
+  // a crash mid-batch leaves a prefix of the batch applied (re-running the put
+  // is idempotent). Names may move between VMs of the batch unless they form a
+  // cycle (InvalidArgument).
+  absl::Status PutAll(const std::vector<Vm>& vms);
+
+  // Removes the record and its name claim. NotFound if absent.
+  absl::Status Delete(absl::string_view id);
+
+  // ref = exact id | exact name | unique id prefix (>= 3 chars).
+  // NotFound `vm "x": not found`; ambiguous prefix: FailedPrecondition
+  // `vm "abc": ambiguous id prefix, candidates: <id> (<name>), ...`.
+  absl::StatusOr<std::string> Resolve(absl::string_view ref) const;
+
+  // Every record, sorted by name (then id). Unreadable record files are
+  // skipped (Check reports them).
+  absl::StatusOr<std::vector<Vm>> List() const;
+
+  // Consistency check (kinds above); findings as records; repairs only when
+  // repair == true (then Finding.repaired tells what was fixed). Safe to run
+  // beside other operations: anything whose lock is busy is left alone.
+  absl::StatusOr<std::vector<Finding>> Check(bool repair,
+                                             const CheckContext& ctx);
+
+  // <root_dir>/cloudhypervisor/db.
+  const std::string& db_dir() const { return db_; }
+
+ private:
+  explicit Index(std::string db);
+  std::string db_;
+};
+
+}  // namespace chtools::index
+
+#endif  // CHTOOLS_LIB_INDEX_INDEX_H_
