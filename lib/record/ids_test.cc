@@ -1,0 +1,31 @@
+#include "lib/record/ids.h"
+
+#include <set>
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace chtools::record {
+namespace {
+
+TEST(IdsTest, NewIdIsSixteenLowercaseHex) {
+  std::set<std::string> seen;
+  for (int i = 0; i < 1000; ++i) {
+    std::string id = NewId();
+    EXPECT_TRUE(IsValidId(id)) << id;
+    seen.insert(id);
+  }
+  EXPECT_EQ(seen.size(), 1000u);  // 64 random bits: a collision means a bug
+}
+
+TEST(IdsTest, IsValidId) {
+  EXPECT_TRUE(IsValidId("0123456789abcdef"));
+  EXPECT_FALSE(IsValidId("0123456789ABCDEF"));
+  EXPECT_FALSE(IsValidId("0123456789abcde"));
+  EXPECT_FALSE(IsValidId("0123456789abcdef0"));
+  EXPECT_FALSE(IsValidId("0123456789abcdeg"));
+  EXPECT_FALSE(IsValidId(""));
+}
+
+}  // namespace
+}  // namespace chtools::record

@@ -1,0 +1,203 @@
+#include "lib/record/textproto.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "google/protobuf/io/tokenizer.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "google/protobuf/text_format.h"
+#include "lib/base/errno.h"
+#include "lib/base/status_macros.h"
+
+namespace chtools::record {
+namespace {
+
+// Keeps the first error the parser reports; the parser stops there anyway,
+// and later errors are usually consequences of the first.
+class FirstErrorCollector : public google::protobuf::io::ErrorCollector {
+ public:
+  void AddError(int line, int column, const std::string& message) override {
+    if (has_error_) return;
+    has_error_ = true;
+    line_ = line;
+    column_ = column;
+    message_ = message;
+  }
+  void AddWarning(int, int, const std::string&) override {}
+
+  bool has_error() const { return has_error_; }
+  int line() const { return line_; }
+  int column() const { return column_; }
+  const std::string& message() const { return message_; }
+
+ private:
+  bool has_error_ = false;
+  int line_ = 0;
+  int column_ = 0;
+  std::string message_;
+};
+
+// The tokenizer counts a tab as advancing to the next multiple of 8; map its
+// column back to a byte offset in the line so the caret lands under the
+// offending character.
+size_t ColumnToOffset(absl::string_view line, int column) {
+  int col = 0;
+  size_t i = 0;
+  for (; i < line.size() && col < column; ++i) {
+    col = line[i] == '\t' ? col + 8 - col % 8 : col + 1;
+  }
+  return i;
+}
+
+class IgnoreErrors : public google::protobuf::io::ErrorCollector {
+ public:
+  void AddError(int, int, const std::string&) override {}
+};
+
+struct Position {
+  int line;
+  int column;
+};
+
+// TextFormat::Parser reports most errors at the token *after* the offending
+// one (it has already consumed the field name or value when it notices), so
+// "no field named \"colour\"" would point at the ':' after colour. When the
+// message quotes the token before the reported one, point at that token.
+Position OffendingToken(absl::string_view text, const FirstErrorCollector& e) {
+  google::protobuf::io::ArrayInputStream input(text.data(),
+                                               static_cast<int>(text.size()));
+  IgnoreErrors ignore;
+  google::protobuf::io::Tokenizer tokenizer(&input, &ignore);
+  tokenizer.set_comment_style(google::protobuf::io::Tokenizer::SH_COMMENT_STYLE);
+  tokenizer.set_require_space_after_number(false);
+  tokenizer.set_allow_multiline_strings(true);
+  auto quoted = [&](const std::string& token) {
+    return absl::StrContains(e.message(), absl::StrCat("\"", token, "\"")) ||
+           absl::StrContains(e.message(), absl::StrCat("(", token, ")"));
+  };
+  Position reported{e.line(), e.column()};
+  bool have_previous = false;
+  google::protobuf::io::Tokenizer::Token previous;
+  while (tokenizer.Next()) {
+    const auto& tok = tokenizer.current();
+    if (tok.line > e.line() || (tok.line == e.line() && tok.column >= e.column())) {
+      if (tok.line == e.line() && tok.column == e.column() && quoted(tok.text)) {
+        return reported;
+      }
+      break;
+    }
+    previous = tok;
+    have_previous = true;
+  }
+  if (have_previous && quoted(previous.text)) {
+    return Position{previous.line, previous.column};
+  }
+  return reported;
+}
+
+absl::Status RenderError(absl::string_view text, absl::string_view source_name,
+                         const FirstErrorCollector& errors) {
+  Position pos = OffendingToken(text, errors);
+  std::vector<absl::string_view> lines = absl::StrSplit(text, '\n');
+  absl::string_view line;
+  if (pos.line >= 0 && static_cast<size_t>(pos.line) < lines.size()) {
+    line = lines[pos.line];
+  }
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  size_t offset = ColumnToOffset(line, pos.column);
+  // Keep tabs in the caret line so it lines up under the same tab stops.
+  std::string caret;
+  for (size_t i = 0; i < offset; ++i) caret += line[i] == '\t' ? '\t' : ' ';
+  caret += '^';
+  return absl::InvalidArgumentError(
+      absl::StrCat(source_name, ":", pos.line + 1, ":", offset + 1, ": ",
+                   errors.message(), "\n", line, "\n", caret));
+}
+
+}  // namespace
+
+absl::Status ParseMessage(absl::string_view text, absl::string_view source_name,
+                          google::protobuf::Message* out) {
+  out->Clear();
+  if (text.size() > static_cast<size_t>(std::numeric_limits<int>::max())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source_name, ": input larger than 2 GiB"));
+  }
+  FirstErrorCollector errors;
+  google::protobuf::TextFormat::Parser parser;
+  parser.RecordErrorsTo(&errors);
+  google::protobuf::io::ArrayInputStream input(text.data(),
+                                               static_cast<int>(text.size()));
+  if (!parser.Parse(&input, out) || errors.has_error()) {
+    out->Clear();
+    if (!errors.has_error()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(source_name, ": cannot parse as ", out->GetTypeName()));
+    }
+    return RenderError(text, source_name, errors);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Records> ParseRecords(absl::string_view text,
+                                     absl::string_view source_name) {
+  Records records;
+  RETURN_IF_ERROR(ParseMessage(text, source_name, &records));
+  return records;
+}
+
+absl::StatusOr<std::string> ReadAll(int fd, absl::string_view source_name) {
+  std::string data;
+  char buf[65536];
+  while (true) {
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoError(errno, "read", source_name);
+    }
+    if (n == 0) break;
+    data.append(buf, static_cast<size_t>(n));
+  }
+  return data;
+}
+
+absl::StatusOr<Records> ReadRecords(int fd, absl::string_view source_name) {
+  ASSIGN_OR_RETURN(std::string text, ReadAll(fd, source_name));
+  return ParseRecords(text, source_name);
+}
+
+std::string FormatMessage(const google::protobuf::Message& msg) {
+  google::protobuf::TextFormat::Printer printer;
+  std::string out;
+  printer.PrintToString(msg, &out);
+  return out;
+}
+
+std::string FormatRecords(const Records& records) {
+  return absl::StrCat(kRecordsHeader, FormatMessage(records));
+}
+
+absl::Status WriteAll(int fd, absl::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoError(errno, "write");
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WriteRecords(int fd, const Records& records) {
+  return WriteAll(fd, FormatRecords(records));
+}
+
+}  // namespace chtools::record

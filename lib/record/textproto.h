@@ -1,0 +1,55 @@
+// Text-format record streams: parsing with errors that point at the line and
+// column (and show them), and printing in the canonical form every tool emits.
+#ifndef CHTOOLS_LIB_RECORD_TEXTPROTO_H_
+#define CHTOOLS_LIB_RECORD_TEXTPROTO_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "google/protobuf/message.h"
+#include "lib/record/records.pb.h"
+
+namespace chtools::record {
+
+// The two comment lines every records file starts with.
+inline constexpr absl::string_view kRecordsHeader =
+    "# proto-file: lib/record/records.proto\n"
+    "# proto-message: chtools.Records\n";
+
+// Parses a Records stream. Unknown fields and a non-repeated field given twice
+// are errors. Errors: InvalidArgument whose message is
+// "<source_name>:LINE:COL: message\n<offending line>\n<caret>" (1-based).
+absl::StatusOr<Records> ParseRecords(absl::string_view text,
+                                     absl::string_view source_name);
+
+// Reads `fd` to EOF (retrying EINTR) and parses it like ParseRecords. Does
+// not close `fd`. Read errors name `source_name`.
+absl::StatusOr<Records> ReadRecords(int fd, absl::string_view source_name);
+
+// The canonical text of `records`: kRecordsHeader, then the fields as
+// TextFormat::Printer prints them (2-space indent, enums by name).
+std::string FormatRecords(const Records& records);
+
+// Writes FormatRecords(records) to `fd` completely (EINTR and short writes
+// handled). Does not close `fd`.
+absl::Status WriteRecords(int fd, const Records& records);
+
+// Parses any message with the same rules and error style as ParseRecords;
+// `out` is cleared first.
+absl::Status ParseMessage(absl::string_view text, absl::string_view source_name,
+                          google::protobuf::Message* out);
+
+// `msg` printed by TextFormat::Printer, without a header.
+std::string FormatMessage(const google::protobuf::Message& msg);
+
+// Writes all of `data` to `fd` (EINTR and short writes handled).
+absl::Status WriteAll(int fd, absl::string_view data);
+
+// Reads `fd` to EOF into a string (EINTR handled); errors name `source_name`.
+absl::StatusOr<std::string> ReadAll(int fd, absl::string_view source_name);
+
+}  // namespace chtools::record
+
+#endif  // CHTOOLS_LIB_RECORD_TEXTPROTO_H_

@@ -1,0 +1,342 @@
+#include "lib/record/validate.h"
+
+#include <arpa/inet.h>
+
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "lib/base/status_macros.h"
+#include "lib/record/ids.h"
+#include "lib/record/timestamps.h"
+#include "re2/re2.h"
+
+namespace chtools::record {
+namespace {
+
+re2::StringPiece Piece(absl::string_view s) {
+  return re2::StringPiece(s.data(), s.size());
+}
+
+std::string Join(absl::string_view path, absl::string_view field) {
+  if (path.empty()) return std::string(field);
+  return absl::StrCat(path, field[0] == '[' ? "" : ".", field);
+}
+
+absl::Status Invalid(absl::string_view path, absl::string_view field,
+                     absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat(Join(path, field), ": ", what));
+}
+
+absl::Status CheckId(absl::string_view id, absl::string_view path,
+                     absl::string_view field, bool required) {
+  if (id.empty() && !required) return absl::OkStatus();
+  if (id.empty()) {
+    return Invalid(path, field, "missing: expected 16 lowercase hex characters");
+  }
+  if (!IsValidId(id)) {
+    return Invalid(path, field,
+                   absl::StrCat("\"", id,
+                                "\" is invalid: expected 16 lowercase hex "
+                                "characters"));
+  }
+  return absl::OkStatus();
+}
+
+// An absolute path that CH's comma-separated option syntax can carry.
+absl::Status CheckPath(absl::string_view p, absl::string_view path,
+                       absl::string_view field, bool required) {
+  if (p.empty()) {
+    if (!required) return absl::OkStatus();
+    return Invalid(path, field, "missing: expected an absolute path");
+  }
+  if (p[0] != '/') {
+    return Invalid(path, field,
+                   absl::StrCat("\"", p, "\" is not an absolute path"));
+  }
+  if (absl::StrContains(p, ',') || absl::StrContains(p, '\n') ||
+      absl::StrContains(p, '\0')) {
+    return Invalid(path, field,
+                   absl::StrCat("\"", p,
+                                "\" contains ',', a newline or NUL, which "
+                                "Cloud Hypervisor's option syntax cannot "
+                                "carry"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckTime(absl::string_view t, absl::string_view path,
+                       absl::string_view field) {
+  if (t.empty()) return absl::OkStatus();
+  absl::StatusOr<absl::Time> parsed = ParseTime(t);
+  if (!parsed.ok()) return Invalid(path, field, parsed.status().message());
+  return absl::OkStatus();
+}
+
+absl::Status CheckIpv4(absl::string_view ip, absl::string_view path,
+                       absl::string_view field, bool required) {
+  if (ip.empty()) {
+    if (!required) return absl::OkStatus();
+    return Invalid(path, field, "missing: expected a dotted-quad IPv4 address");
+  }
+  in_addr addr;
+  std::string s(ip);
+  if (::inet_pton(AF_INET, s.c_str(), &addr) != 1) {
+    return Invalid(path, field,
+                   absl::StrCat("\"", ip,
+                                "\" is not an IPv4 address (expected a dotted "
+                                "quad like 10.0.0.2)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckHex(absl::string_view hex, absl::string_view path,
+                      absl::string_view field, size_t exact_len) {
+  static const re2::RE2 kHex("[0-9a-f]+");
+  if (!re2::RE2::FullMatch(Piece(hex), kHex) ||
+      (exact_len != 0 && hex.size() != exact_len)) {
+    return Invalid(path, field,
+                   absl::StrCat("\"", hex, "\" is invalid: expected ",
+                                exact_len != 0 ? absl::StrCat(exact_len, " ")
+                                               : std::string(),
+                                "lowercase hex characters"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateStorage(const StorageConfig& s, absl::string_view path) {
+  RETURN_IF_ERROR(CheckPath(s.path(), path, "path", /*required=*/true));
+  if (s.ro() && s.serial().empty()) {
+    return Invalid(path, "serial",
+                   "missing: a read-only disk needs a serial (the guest finds "
+                   "its layers by serial, e.g. \"cocoon-layer0\")");
+  }
+  // virtio-blk serials are at most 20 bytes (VIRTIO_BLK_ID_BYTES).
+  if (s.serial().size() > 20) {
+    return Invalid(path, "serial",
+                   absl::StrCat("\"", s.serial(),
+                                "\" is too long: at most 20 characters"));
+  }
+  static const re2::RE2 kSerial("[A-Za-z0-9._-]*");
+  if (!re2::RE2::FullMatch(Piece(s.serial()), kSerial)) {
+    return Invalid(path, "serial",
+                   absl::StrCat("\"", s.serial(),
+                                "\" is invalid: expected letters, digits, "
+                                "'.', '_' or '-'"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateNetwork(const NetworkConfig& n, absl::string_view path) {
+  static const re2::RE2 kTap("[A-Za-z0-9._-]{1,15}");
+  if (!re2::RE2::FullMatch(Piece(n.tap()), kTap)) {
+    return Invalid(path, "tap",
+                   absl::StrCat("\"", n.tap(),
+                                "\" is invalid: expected an interface name of "
+                                "1-15 letters, digits, '.', '_' or '-'"));
+  }
+  static const re2::RE2 kMac("[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}");
+  if (!re2::RE2::FullMatch(Piece(n.mac()), kMac)) {
+    return Invalid(path, "mac",
+                   absl::StrCat("\"", n.mac(),
+                                "\" is invalid: expected six hex pairs like "
+                                "02:42:0a:58:00:05"));
+  }
+  // CH pairs queues as rx+tx, so a count must be even; 0 means its default.
+  if (n.num_queues() < 0 || n.num_queues() % 2 != 0) {
+    return Invalid(path, "num_queues",
+                   absl::StrCat(n.num_queues(),
+                                " is invalid: expected 0 (default) or a "
+                                "positive even number"));
+  }
+  int q = n.queue_size();
+  if (q < 0 || q > 32768 || (q & (q - 1)) != 0) {
+    return Invalid(path, "queue_size",
+                   absl::StrCat(q,
+                                " is invalid: expected 0 (default) or a power "
+                                "of two up to 32768"));
+  }
+  RETURN_IF_ERROR(CheckPath(n.netns_path(), path, "netns_path", false));
+  if (n.has_ipv4()) {
+    std::string ip_path = Join(path, "ipv4");
+    RETURN_IF_ERROR(CheckIpv4(n.ipv4().ip(), ip_path, "ip", true));
+    RETURN_IF_ERROR(CheckIpv4(n.ipv4().gateway(), ip_path, "gateway", false));
+    if (n.ipv4().prefix() < 1 || n.ipv4().prefix() > 32) {
+      return Invalid(ip_path, "prefix",
+                     absl::StrCat(n.ipv4().prefix(),
+                                  " is out of range: expected 1..32"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateBoot(const BootConfig& b, absl::string_view path) {
+  RETURN_IF_ERROR(CheckPath(b.kernel_path(), path, "kernel_path", false));
+  RETURN_IF_ERROR(CheckPath(b.initrd_path(), path, "initrd_path", false));
+  RETURN_IF_ERROR(CheckPath(b.firmware_path(), path, "firmware_path", false));
+  if (!b.initrd_path().empty() && b.kernel_path().empty()) {
+    return Invalid(path, "initrd_path",
+                   "set without kernel_path: an initramfs needs direct boot");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateName(absl::string_view name, absl::string_view field_path) {
+  static const re2::RE2 kName(
+      re2::StringPiece(kNamePattern.data(), kNamePattern.size()));
+  if (name.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field_path, ": missing: a VM needs a name matching ",
+                     kNamePattern));
+  }
+  if (!re2::RE2::FullMatch(Piece(name), kName)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field_path, ": \"", name, "\" is invalid: must match ", kNamePattern,
+        " (1-63 characters)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateVmConfig(const VmConfig& c, absl::string_view field_path) {
+  RETURN_IF_ERROR(ValidateName(c.name(), Join(field_path, "name")));
+  if (c.cpu() < 1) {
+    return Invalid(field_path, "cpu",
+                   absl::StrCat(c.cpu(), " is too small: at least 1 vCPU"));
+  }
+  if (c.memory_bytes() < kMinMemoryBytes) {
+    return Invalid(field_path, "memory_bytes",
+                   absl::StrCat(c.memory_bytes(),
+                                " is too small: at least 536870912 (512 MiB)"));
+  }
+  if (c.storage_bytes() < kMinStorageBytes) {
+    return Invalid(
+        field_path, "storage_bytes",
+        absl::StrCat(c.storage_bytes(),
+                     " is too small: at least 10737418240 (10 GiB)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateVm(const Vm& vm, absl::string_view field_path) {
+  RETURN_IF_ERROR(CheckId(vm.id(), field_path, "id", /*required=*/true));
+  if (vm.state() == Vm::STATE_UNSPECIFIED || !Vm::State_IsValid(vm.state())) {
+    return Invalid(field_path, "state",
+                   "missing: expected CREATING, CREATED, RUNNING, STOPPED or "
+                   "ERROR");
+  }
+  if (!vm.has_config()) {
+    return Invalid(field_path, "config",
+                   "missing: a VM needs a name, cpu, memory and storage");
+  }
+  RETURN_IF_ERROR(ValidateVmConfig(vm.config(), Join(field_path, "config")));
+  for (int i = 0; i < vm.storage_size(); ++i) {
+    RETURN_IF_ERROR(ValidateStorage(
+        vm.storage(i), Join(field_path, absl::StrCat("storage[", i, "]"))));
+  }
+  for (int i = 0; i < vm.network_size(); ++i) {
+    RETURN_IF_ERROR(ValidateNetwork(
+        vm.network(i), Join(field_path, absl::StrCat("network[", i, "]"))));
+  }
+  RETURN_IF_ERROR(ValidateBoot(vm.boot(), Join(field_path, "boot")));
+  for (int i = 0; i < vm.image_blob_ids_size(); ++i) {
+    RETURN_IF_ERROR(CheckHex(vm.image_blob_ids(i), field_path,
+                             absl::StrCat("image_blob_ids[", i, "]"), 0));
+  }
+  RETURN_IF_ERROR(CheckPath(vm.run_dir(), field_path, "run_dir", false));
+  RETURN_IF_ERROR(CheckPath(vm.log_dir(), field_path, "log_dir", false));
+  for (int i = 0; i < vm.snapshot_ids_size(); ++i) {
+    RETURN_IF_ERROR(CheckId(vm.snapshot_ids(i), field_path,
+                            absl::StrCat("snapshot_ids[", i, "]"), true));
+  }
+  if (vm.pid() < 0) {
+    return Invalid(field_path, "pid",
+                   absl::StrCat(vm.pid(), " is invalid: expected a process id"));
+  }
+  RETURN_IF_ERROR(CheckPath(vm.api_socket(), field_path, "api_socket", false));
+  RETURN_IF_ERROR(CheckTime(vm.created_at(), field_path, "created_at"));
+  RETURN_IF_ERROR(CheckTime(vm.updated_at(), field_path, "updated_at"));
+  RETURN_IF_ERROR(CheckTime(vm.started_at(), field_path, "started_at"));
+  RETURN_IF_ERROR(CheckTime(vm.stopped_at(), field_path, "stopped_at"));
+  return absl::OkStatus();
+}
+
+absl::Status ValidateSnapshot(const Snapshot& s, absl::string_view field_path) {
+  RETURN_IF_ERROR(CheckId(s.id(), field_path, "id", /*required=*/true));
+  // Cocoon never validated snapshot names; hold them to the VM name rule.
+  if (!s.name().empty()) {
+    RETURN_IF_ERROR(ValidateName(s.name(), Join(field_path, "name")));
+  }
+  RETURN_IF_ERROR(CheckId(s.source_vm_id(), field_path, "source_vm_id", false));
+  for (int i = 0; i < s.image_blob_ids_size(); ++i) {
+    RETURN_IF_ERROR(CheckHex(s.image_blob_ids(i), field_path,
+                             absl::StrCat("image_blob_ids[", i, "]"), 0));
+  }
+  if (s.cpu() < 0 || s.memory_bytes() < 0 || s.storage_bytes() < 0 ||
+      s.nics() < 0) {
+    return Invalid(field_path, s.cpu() < 0             ? "cpu"
+                               : s.memory_bytes() < 0  ? "memory_bytes"
+                               : s.storage_bytes() < 0 ? "storage_bytes"
+                                                       : "nics",
+                   "is negative: expected 0 or more");
+  }
+  for (int i = 0; i < s.files_size(); ++i) {
+    const SnapshotFile& f = s.files(i);
+    std::string fpath = Join(field_path, absl::StrCat("files[", i, "]"));
+    if (f.name().empty() || f.name() == "." || f.name() == ".." ||
+        absl::StrContains(f.name(), '/') || absl::StrContains(f.name(), '\0')) {
+      return Invalid(fpath, "name",
+                     absl::StrCat("\"", f.name(),
+                                  "\" is invalid: expected a plain file name "
+                                  "without '/'"));
+    }
+    if (f.size_bytes() < 0) {
+      return Invalid(fpath, "size_bytes", "is negative: expected 0 or more");
+    }
+    if (!f.sha256().empty()) {
+      RETURN_IF_ERROR(CheckHex(f.sha256(), fpath, "sha256", 64));
+    }
+  }
+  RETURN_IF_ERROR(CheckTime(s.created_at(), field_path, "created_at"));
+  RETURN_IF_ERROR(CheckPath(s.data_dir(), field_path, "data_dir", false));
+  RETURN_IF_ERROR(ValidateBoot(s.boot(), Join(field_path, "boot")));
+  return absl::OkStatus();
+}
+
+absl::Status ValidateRecords(const Records& records) {
+  absl::flat_hash_map<std::string, int> ids;
+  absl::flat_hash_map<std::string, int> names;
+  for (int i = 0; i < records.vm_size(); ++i) {
+    const Vm& vm = records.vm(i);
+    std::string path = absl::StrCat("vm[", i, "]");
+    RETURN_IF_ERROR(ValidateVm(vm, path));
+    if (auto [it, added] = ids.emplace(vm.id(), i); !added) {
+      return Invalid(path, "id",
+                     absl::StrCat("\"", vm.id(), "\" is also the id of vm[",
+                                  it->second, "]: ids must be unique"));
+    }
+    if (auto [it, added] = names.emplace(vm.config().name(), i); !added) {
+      return Invalid(path, "config.name",
+                     absl::StrCat("\"", vm.config().name(),
+                                  "\" is also the name of vm[", it->second,
+                                  "]: names must be unique"));
+    }
+  }
+  absl::flat_hash_map<std::string, int> snapshot_ids;
+  for (int i = 0; i < records.snapshot_size(); ++i) {
+    std::string path = absl::StrCat("snapshot[", i, "]");
+    RETURN_IF_ERROR(ValidateSnapshot(records.snapshot(i), path));
+    if (auto [it, added] = snapshot_ids.emplace(records.snapshot(i).id(), i);
+        !added) {
+      return Invalid(path, "id",
+                     absl::StrCat("\"", records.snapshot(i).id(),
+                                  "\" is also the id of snapshot[", it->second,
+                                  "]: ids must be unique"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace chtools::record

@@ -1,0 +1,245 @@
+#include "lib/record/validate.h"
+
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "lib/record/records.pb.h"
+#include "lib/record/textproto.h"
+#include "lib/testing/status_matchers.h"
+
+namespace chtools::record {
+namespace {
+
+using ::chtools::testing::StatusIs;
+
+Vm GoodVm() {
+  Vm vm;
+  absl::Status s = ParseMessage(R"pb(
+    id: "3f9c0a1b2c3d4e5f"
+    state: CREATED
+    config {
+      name: "web-1.example_a"
+      cpu: 1
+      memory_bytes: 536870912
+      storage_bytes: 10737418240
+    }
+    storage { path: "/r/oci/blobs/aa.erofs" ro: true serial: "cocoon-layer0" }
+    storage { path: "/r/run/cloudhypervisor/3f9c0a1b2c3d4e5f/cow.raw" }
+    network {
+      tap: "tap0"
+      mac: "02:42:0a:58:00:05"
+      num_queues: 2
+      queue_size: 256
+      netns_path: "/var/run/netns/cocoon-3f9c0a1b2c3d4e5f"
+      ipv4 { ip: "10.88.0.5" gateway: "10.88.0.1" prefix: 16 }
+    }
+    boot { kernel_path: "/r/vmlinuz" initrd_path: "/r/initrd.img" cmdline: "console=hvc0" }
+    image_blob_ids: "aabb"
+    run_dir: "/r/run/cloudhypervisor/3f9c0a1b2c3d4e5f"
+    log_dir: "/r/log/cloudhypervisor/3f9c0a1b2c3d4e5f"
+    snapshot_ids: "00112233445566ff"
+    created_at: "2026-11-27T19:13:04.123456789Z"
+    updated_at: "2026-11-27T19:13:04Z"
+  )pb",
+                                "<test>", &vm);
+  EXPECT_TRUE(s.ok()) << s;
+  return vm;
+}
+
+// One broken field per case: the error names its path and says what is wrong.
+struct BadCase {
+  const char* name;
+  void (*mutate)(Vm&);
+  const char* message;
+};
+
+TEST(ValidateVmTest, AcceptsGoodVm) { EXPECT_OK(ValidateVm(GoodVm(), "vm[0]")); }
+
+TEST(ValidateVmTest, NameBoundaries) {
+  Vm vm = GoodVm();
+  vm.mutable_config()->set_name(std::string(63, 'a'));
+  EXPECT_OK(ValidateVm(vm, "vm[0]"));
+  vm.mutable_config()->set_name("7");
+  EXPECT_OK(ValidateVm(vm, "vm[0]"));
+  vm.mutable_config()->set_name(std::string(64, 'a'));
+  EXPECT_THAT(ValidateVm(vm, "vm[0]"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::StartsWith("vm[0].config.name: \"aaaa")));
+}
+
+TEST(ValidateVmTest, RejectsEachBadField) {
+  const BadCase cases[] = {
+      {"empty id", [](Vm& v) { v.clear_id(); },
+       "vm[2].id: missing: expected 16 lowercase hex characters"},
+      {"upper id", [](Vm& v) { v.set_id("3F9C0A1B2C3D4E5F"); },
+       "vm[2].id: \"3F9C0A1B2C3D4E5F\" is invalid: expected 16 lowercase hex "
+       "characters"},
+      {"no state", [](Vm& v) { v.clear_state(); },
+       "vm[2].state: missing: expected CREATING, CREATED, RUNNING, STOPPED or "
+       "ERROR"},
+      {"no config", [](Vm& v) { v.clear_config(); },
+       "vm[2].config: missing: a VM needs a name, cpu, memory and storage"},
+      {"bad name", [](Vm& v) { v.mutable_config()->set_name("-web"); },
+       "vm[2].config.name: \"-web\" is invalid: must match "
+       "^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$ (1-63 characters)"},
+      {"empty name", [](Vm& v) { v.mutable_config()->clear_name(); },
+       "vm[2].config.name: missing: a VM needs a name matching "
+       "^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$"},
+      {"cpu", [](Vm& v) { v.mutable_config()->set_cpu(0); },
+       "vm[2].config.cpu: 0 is too small: at least 1 vCPU"},
+      {"memory", [](Vm& v) { v.mutable_config()->set_memory_bytes(536870911); },
+       "vm[2].config.memory_bytes: 536870911 is too small: at least 536870912 "
+       "(512 MiB)"},
+      {"storage",
+       [](Vm& v) { v.mutable_config()->set_storage_bytes(10737418239); },
+       "vm[2].config.storage_bytes: 10737418239 is too small: at least "
+       "10737418240 (10 GiB)"},
+      {"relative disk", [](Vm& v) { v.mutable_storage(1)->set_path("cow.raw"); },
+       "vm[2].storage[1].path: \"cow.raw\" is not an absolute path"},
+      {"comma disk", [](Vm& v) { v.mutable_storage(1)->set_path("/a,b"); },
+       "vm[2].storage[1].path: \"/a,b\" contains ',', a newline or NUL, which "
+       "Cloud Hypervisor's option syntax cannot carry"},
+      {"ro without serial",
+       [](Vm& v) { v.mutable_storage(0)->clear_serial(); },
+       "vm[2].storage[0].serial: missing: a read-only disk needs a serial (the "
+       "guest finds its layers by serial, e.g. \"cocoon-layer0\")"},
+      {"mac", [](Vm& v) { v.mutable_network(0)->set_mac("02:42:0a:58:00"); },
+       "vm[2].network[0].mac: \"02:42:0a:58:00\" is invalid: expected six hex "
+       "pairs like 02:42:0a:58:00:05"},
+      {"tap", [](Vm& v) { v.mutable_network(0)->set_tap("a-very-long-tap-name"); },
+       "vm[2].network[0].tap: \"a-very-long-tap-name\" is invalid: expected an "
+       "interface name of 1-15 letters, digits, '.', '_' or '-'"},
+      {"odd queues", [](Vm& v) { v.mutable_network(0)->set_num_queues(3); },
+       "vm[2].network[0].num_queues: 3 is invalid: expected 0 (default) or a "
+       "positive even number"},
+      {"queue size", [](Vm& v) { v.mutable_network(0)->set_queue_size(300); },
+       "vm[2].network[0].queue_size: 300 is invalid: expected 0 (default) or a "
+       "power of two up to 32768"},
+      {"ip",
+       [](Vm& v) { v.mutable_network(0)->mutable_ipv4()->set_ip("10.88.0.256"); },
+       "vm[2].network[0].ipv4.ip: \"10.88.0.256\" is not an IPv4 address "
+       "(expected a dotted quad like 10.0.0.2)"},
+      {"gateway",
+       [](Vm& v) { v.mutable_network(0)->mutable_ipv4()->set_gateway("gw"); },
+       "vm[2].network[0].ipv4.gateway: \"gw\" is not an IPv4 address (expected "
+       "a dotted quad like 10.0.0.2)"},
+      {"prefix 0",
+       [](Vm& v) { v.mutable_network(0)->mutable_ipv4()->set_prefix(0); },
+       "vm[2].network[0].ipv4.prefix: 0 is out of range: expected 1..32"},
+      {"prefix 33",
+       [](Vm& v) { v.mutable_network(0)->mutable_ipv4()->set_prefix(33); },
+       "vm[2].network[0].ipv4.prefix: 33 is out of range: expected 1..32"},
+      {"netns", [](Vm& v) { v.mutable_network(0)->set_netns_path("netns/x"); },
+       "vm[2].network[0].netns_path: \"netns/x\" is not an absolute path"},
+      {"kernel", [](Vm& v) { v.mutable_boot()->set_kernel_path("vmlinuz"); },
+       "vm[2].boot.kernel_path: \"vmlinuz\" is not an absolute path"},
+      {"initrd alone", [](Vm& v) { v.mutable_boot()->clear_kernel_path(); },
+       "vm[2].boot.initrd_path: set without kernel_path: an initramfs needs "
+       "direct boot"},
+      {"run dir", [](Vm& v) { v.set_run_dir("run"); },
+       "vm[2].run_dir: \"run\" is not an absolute path"},
+      {"log dir", [](Vm& v) { v.set_log_dir("./log"); },
+       "vm[2].log_dir: \"./log\" is not an absolute path"},
+      {"blob", [](Vm& v) { v.set_image_blob_ids(0, "XYZ"); },
+       "vm[2].image_blob_ids[0]: \"XYZ\" is invalid: expected lowercase hex "
+       "characters"},
+      {"snapshot id", [](Vm& v) { v.set_snapshot_ids(0, "snap"); },
+       "vm[2].snapshot_ids[0]: \"snap\" is invalid: expected 16 lowercase hex "
+       "characters"},
+      {"time", [](Vm& v) { v.set_created_at("2026-11-27 19:13"); },
+       "vm[2].created_at: \"2026-11-27 19:13\" is not an RFC 3339 time (like "
+       "2026-11-27T19:13:04Z)"},
+      {"pid", [](Vm& v) { v.set_pid(-4); },
+       "vm[2].pid: -4 is invalid: expected a process id"},
+  };
+  for (const BadCase& c : cases) {
+    Vm vm = GoodVm();
+    c.mutate(vm);
+    EXPECT_THAT(ValidateVm(vm, "vm[2]"),
+                StatusIs(absl::StatusCode::kInvalidArgument, c.message))
+        << c.name;
+  }
+}
+
+TEST(ValidateVmTest, EmptyPathHasNoLeadingDot) {
+  Vm vm = GoodVm();
+  vm.mutable_config()->set_cpu(0);
+  EXPECT_THAT(ValidateVm(vm, ""),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "config.cpu: 0 is too small: at least 1 vCPU"));
+}
+
+TEST(ValidateSnapshotTest, AcceptsAndRejects) {
+  Snapshot s;
+  s.set_id("00112233445566ff");
+  s.set_name("nightly");
+  s.set_source_vm_id("3f9c0a1b2c3d4e5f");
+  SnapshotFile* f = s.add_files();
+  f->set_name("memory-ranges");
+  f->set_size_bytes(1 << 20);
+  f->set_sha256(std::string(64, 'a'));
+  s.set_created_at("2026-11-27T19:13:04Z");
+  s.set_data_dir("/r/snapshots/00112233445566ff");
+  EXPECT_OK(ValidateSnapshot(s, "snapshot[0]"));
+
+  Snapshot bad = s;
+  bad.mutable_files(0)->set_name("../state.json");
+  EXPECT_THAT(ValidateSnapshot(bad, "snapshot[0]"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "snapshot[0].files[0].name: \"../state.json\" is "
+                       "invalid: expected a plain file name without '/'"));
+  bad = s;
+  bad.mutable_files(0)->set_sha256("abc");
+  EXPECT_THAT(ValidateSnapshot(bad, "snapshot[0]"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "snapshot[0].files[0].sha256: \"abc\" is invalid: "
+                       "expected 64 lowercase hex characters"));
+  bad = s;
+  bad.set_name("a b");
+  EXPECT_THAT(ValidateSnapshot(bad, "snapshot[0]"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::StartsWith("snapshot[0].name: \"a b\"")));
+  bad = s;
+  bad.set_data_dir("snap");
+  EXPECT_THAT(ValidateSnapshot(bad, "snapshot[0]"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "snapshot[0].data_dir: \"snap\" is not an absolute path"));
+}
+
+TEST(ValidateRecordsTest, NamesIndexAndDuplicates) {
+  Records r;
+  *r.add_vm() = GoodVm();
+  Vm second = GoodVm();
+  second.set_id("aaaaaaaaaaaaaaaa");
+  second.mutable_config()->set_name("db");
+  *r.add_vm() = second;
+  EXPECT_OK(ValidateRecords(r));
+
+  Records bad = r;
+  bad.mutable_vm(1)->mutable_config()->set_memory_bytes(1);
+  EXPECT_THAT(ValidateRecords(bad),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::StartsWith("vm[1].config.memory_bytes: 1 ")));
+
+  bad = r;
+  bad.mutable_vm(1)->mutable_config()->set_name("web-1.example_a");
+  EXPECT_THAT(ValidateRecords(bad),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "vm[1].config.name: \"web-1.example_a\" is also the name "
+                       "of vm[0]: names must be unique"));
+  bad = r;
+  bad.mutable_vm(1)->set_id("3f9c0a1b2c3d4e5f");
+  EXPECT_THAT(ValidateRecords(bad),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "vm[1].id: \"3f9c0a1b2c3d4e5f\" is also the id of "
+                       "vm[0]: ids must be unique"));
+  bad = r;
+  bad.add_snapshot()->set_id("x");
+  EXPECT_THAT(ValidateRecords(bad),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::StartsWith("snapshot[0].id: \"x\"")));
+}
+
+}  // namespace
+}  // namespace chtools::record
