@@ -76,9 +76,10 @@ struct CheckContext {
 //   stale-temp        a leftover temp file of an interrupted write. repair:
 //                     remove it.
 //   orphan-lock       locks/<id> with no record. repair: remove it.
-//   stale-creating    see CheckContext::stale_creating_age.
-//   missing-run-dir   a record's run_dir/log_dir does not exist (states other
-//                     than CREATING). no repair.
+//   stale-creating    see CheckContext::stale_creating_age (the age is that of
+//                     the record file's last write).
+//   missing-run-dir   missing-log-dir: a record's run_dir/log_dir does not
+//                     exist (states other than CREATING). no repair.
 //   orphan-run-dir    orphan-log-dir: a per-VM dir with no record. no repair.
 //   state-mismatch    recorded RUNNING but no live process (repair: STOPPED,
 //                     stopped_at set) or a live process but not RUNNING
@@ -86,7 +87,7 @@ struct CheckContext {
 inline constexpr absl::string_view kFindingKinds[] = {
     "dangling-name",   "unclaimed-name",  "duplicate-name", "bad-record",
     "stale-temp",      "orphan-lock",     "stale-creating", "missing-run-dir",
-    "orphan-run-dir",  "orphan-log-dir",  "state-mismatch"};
+    "missing-log-dir", "orphan-run-dir",  "orphan-log-dir", "state-mismatch"};
 
 class Index {
  public:

@@ -1,0 +1,177 @@
+// Index::PutAll: a validated, all-or-nothing (with respect to validation and
+// name conflicts) upsert of complete records.
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/cleanup/cleanup.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "lib/base/status_macros.h"
+#include "lib/index/index.h"
+#include "lib/index/store.h"
+#include "lib/record/validate.h"
+
+namespace chtools::index {
+
+absl::Status Index::PutAll(const std::vector<Vm>& vms) {
+  Store store(db_);
+  const size_t n = vms.size();
+
+  // 1. Validation of the whole batch, before any lock or write.
+  absl::flat_hash_map<std::string, size_t> by_id, by_name;
+  for (size_t i = 0; i < n; ++i) {
+    std::string where = absl::StrCat("vm[", i, "]");
+    RETURN_IF_ERROR(record::ValidateVm(vms[i], where));
+    if (!IsValidVmId(vms[i].id()) || !IsValidVmName(vms[i].config().name())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": bad id or name"));
+    }
+    if (!by_id.emplace(vms[i].id(), i).second) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ".id: ", vms[i].id(), " also in vm[", by_id[vms[i].id()], "]"));
+    }
+    if (!by_name.emplace(vms[i].config().name(), i).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ".config.name: \"", vms[i].config().name(),
+                       "\" also in vm[", by_name[vms[i].config().name()], "]"));
+    }
+  }
+
+  // 2. Every VM of the batch locked, in id order so that two batches never
+  // wait for each other in a cycle.
+  std::vector<std::string> ids;
+  for (const Vm& vm : vms) ids.push_back(vm.id());
+  std::sort(ids.begin(), ids.end());
+  absl::flat_hash_set<std::string> held(ids.begin(), ids.end());
+  std::vector<FileLock> locks;
+  locks.reserve(n);
+  auto drop_new_locks = [&] {
+    for (size_t k = 0; k < locks.size(); ++k) {
+      store.DropLockIfNoRecord(locks[k], ids[k]).IgnoreError();
+    }
+  };
+  // Lock files of new VMs whose record was not written go away on any exit.
+  absl::Cleanup drop = drop_new_locks;
+  for (const std::string& id : ids) {
+    ASSIGN_OR_RETURN(FileLock lock, store.Lock(id));
+    locks.push_back(std::move(lock));
+  }
+
+  // 3. Current records and the plan for each name.
+  std::vector<std::optional<Vm>> current(n);
+  // takes_from[i] = j: vms[i] takes the name that batch VM j holds now, so j
+  // must be written (with its new name) first.
+  std::vector<std::optional<size_t>> takes_from(n);
+  std::vector<bool> needs_claim(n, false);
+  std::vector<bool> name_taken_by_peer(n, false);
+  absl::Status failed;
+  for (size_t i = 0; i < n && failed.ok(); ++i) {
+    absl::StatusOr<std::optional<Vm>> cur = store.ReadRecord(vms[i].id());
+    if (!cur.ok()) {
+      failed = cur.status();
+      break;
+    }
+    current[i] = *std::move(cur);
+  }
+  for (size_t i = 0; i < n && failed.ok(); ++i) {
+    const std::string& name = vms[i].config().name();
+    const std::string& id = vms[i].id();
+    if (current[i].has_value() && current[i]->config().name() == name &&
+        store.NameIsValid(name, id)) {
+      continue;
+    }
+    absl::StatusOr<std::optional<std::string>> owner = store.ReadName(name);
+    if (!owner.ok()) {
+      failed = owner.status();
+      break;
+    }
+    if (!owner->has_value() || **owner == id) {
+      needs_claim[i] = true;
+      continue;
+    }
+    auto peer = by_id.find(**owner);
+    if (peer != by_id.end() && current[peer->second].has_value() &&
+        current[peer->second]->config().name() == name &&
+        store.NameIsValid(name, **owner)) {
+      takes_from[i] = peer->second;
+      name_taken_by_peer[peer->second] = true;
+      continue;
+    }
+    if (store.NameIsValid(name, **owner)) {
+      failed = absl::AlreadyExistsError(absl::StrCat(
+          "vm \"", name, "\": name already used by ", **owner));
+      break;
+    }
+    needs_claim[i] = true;  // a dangling link: ClaimName clears it
+  }
+  // Names passed around inside the batch must form chains, not cycles: a
+  // cycle has no order in which every step keeps the names unique.
+  for (size_t i = 0; i < n && failed.ok(); ++i) {
+    size_t steps = 0;
+    for (std::optional<size_t> j = takes_from[i]; j.has_value();
+         j = takes_from[*j]) {
+      if (++steps > n) {
+        failed = absl::InvalidArgumentError(absl::StrCat(
+            "vm[", i, "].config.name: \"", vms[i].config().name(),
+            "\": names are swapped in a cycle within the batch; rename "
+            "through a temporary name"));
+        break;
+      }
+    }
+  }
+  if (!failed.ok()) return failed;
+
+  // 4. Claim every free name before writing anything, so that a lost race
+  // with an outside claim still changes nothing.
+  std::vector<size_t> claimed;
+  for (size_t i = 0; i < n; ++i) {
+    if (!needs_claim[i]) continue;
+    absl::Status s = store.ClaimName(vms[i].config().name(), vms[i].id(), held);
+    if (!s.ok()) {
+      for (size_t k : claimed) {
+        if (!(current[k].has_value() &&
+              current[k]->config().name() == vms[k].config().name())) {
+          store.ReleaseName(vms[k].config().name(), vms[k].id()).IgnoreError();
+        }
+      }
+      return s;
+    }
+    claimed.push_back(i);
+  }
+
+  // 5. Writes, each VM after the one whose name it takes.
+  std::vector<size_t> order;
+  std::vector<bool> placed(n, false);
+  for (size_t i = 0; i < n; ++i) {
+    std::vector<size_t> chain;
+    for (std::optional<size_t> j = i; j.has_value() && !placed[*j];
+         j = takes_from[*j]) {
+      chain.push_back(*j);
+    }
+    for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+      placed[*it] = true;
+      order.push_back(*it);
+    }
+  }
+  std::string now = FormatRecordTime(absl::Now());
+  for (size_t i : order) {
+    Vm vm = vms[i];
+    if (vm.created_at().empty()) vm.set_created_at(now);
+    if (vm.updated_at().empty()) vm.set_updated_at(now);
+    if (takes_from[i].has_value()) {
+      RETURN_IF_ERROR(store.ReplaceName(vm.config().name(), vm.id()));
+    }
+    RETURN_IF_ERROR(store.WriteRecord(vm));
+    if (current[i].has_value() &&
+        current[i]->config().name() != vm.config().name() &&
+        !name_taken_by_peer[i]) {
+      RETURN_IF_ERROR(store.ReleaseName(current[i]->config().name(), vm.id()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace chtools::index

@@ -1,0 +1,240 @@
+// Store: primitive steps on the index database (see store.h, index.h).
+#include "lib/index/store.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "lib/base/errno.h"
+#include "lib/base/status_macros.h"
+#include "lib/index/atomic_file.h"
+
+namespace chtools::index {
+namespace {
+
+bool IsAlnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c >= '0' && c <= '9');
+}
+
+absl::Status MkdirIfMissing(const std::string& dir) {
+  if (::mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST) {
+    return ErrnoError(errno, "mkdir", dir);
+  }
+  return absl::OkStatus();
+}
+
+struct DirCloser {
+  void operator()(DIR* d) const { ::closedir(d); }
+};
+using DirPtr = std::unique_ptr<DIR, DirCloser>;
+
+}  // namespace
+
+bool IsValidVmId(absl::string_view id) {
+  if (id.size() != 16) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+  });
+}
+
+bool IsValidVmName(absl::string_view name) {
+  if (name.empty() || name.size() > 63 || !IsAlnum(name[0])) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return IsAlnum(c) || c == '.' || c == '_' || c == '-';
+  });
+}
+
+std::string FormatRecordTime(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%d%ET%H:%M:%E9SZ", t, absl::UTCTimeZone());
+}
+
+std::string Store::RecordPath(absl::string_view id) const {
+  return absl::StrCat(db_, "/vms/", id, ".pb");
+}
+std::string Store::NamePath(absl::string_view name) const {
+  return absl::StrCat(db_, "/names/", name);
+}
+std::string Store::LockPath(absl::string_view id) const {
+  return absl::StrCat(db_, "/locks/", id);
+}
+
+absl::Status Store::Init() const {
+  RETURN_IF_ERROR(MkdirIfMissing(db_));
+  RETURN_IF_ERROR(MkdirIfMissing(VmsDir()));
+  RETURN_IF_ERROR(MkdirIfMissing(NamesDir()));
+  return MkdirIfMissing(LocksDir());
+}
+
+absl::StatusOr<std::optional<Vm>> Store::ReadRecord(
+    absl::string_view id) const {
+  std::string path = RecordPath(id);
+  absl::StatusOr<std::string> data = ReadFileToString(path);
+  if (!data.ok()) {
+    if (absl::IsNotFound(data.status())) return std::nullopt;
+    return data.status();
+  }
+  Vm vm;
+  if (!vm.ParseFromString(*data)) {
+    return absl::DataLossError(absl::StrCat(path, ": cannot parse record"));
+  }
+  return vm;
+}
+
+bool Store::RecordExists(absl::string_view id) const {
+  struct stat st;
+  return ::stat(RecordPath(id).c_str(), &st) == 0;
+}
+
+absl::Status Store::WriteRecord(const Vm& vm) const {
+  std::string data;
+  if (vm.pid() != 0 || !vm.api_socket().empty()) {
+    Vm stored = vm;
+    stored.clear_pid();
+    stored.clear_api_socket();
+    stored.SerializeToString(&data);
+  } else {
+    vm.SerializeToString(&data);
+  }
+  return WriteFileAtomically(RecordPath(vm.id()), data, 0644);
+}
+
+absl::Status Store::RemoveRecord(absl::string_view id) const {
+  std::string path = RecordPath(id);
+  if (::unlink(path.c_str()) != 0) return ErrnoError(errno, "unlink", path);
+  return FsyncDir(VmsDir());
+}
+
+absl::StatusOr<std::optional<std::string>> Store::ReadName(
+    absl::string_view name) const {
+  std::string path = NamePath(name);
+  char buf[256];
+  ssize_t n = ::readlink(path.c_str(), buf, sizeof(buf));
+  if (n < 0) {
+    if (errno == ENOENT) return std::nullopt;
+    return ErrnoError(errno, "readlink", path);
+  }
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+bool Store::NameIsValid(absl::string_view name, absl::string_view id) const {
+  absl::StatusOr<std::optional<Vm>> vm = ReadRecord(id);
+  // An unreadable record may still own the name: never steal it.
+  if (!vm.ok()) return true;
+  return vm->has_value() && (*vm)->config().name() == name;
+}
+
+absl::Status Store::ClaimName(
+    absl::string_view name, absl::string_view id,
+    const absl::flat_hash_set<std::string>& held) const {
+  std::string path = NamePath(name);
+  std::string target_id(id);
+  // Each pass either claims the name, reports who holds it, or removes one
+  // dangling link; a link can be re-created under us only by a racing claim,
+  // so a few passes always settle.
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    if (::symlink(target_id.c_str(), path.c_str()) == 0) {
+      return FsyncDir(NamesDir());
+    }
+    if (errno != EEXIST) return ErrnoError(errno, "symlink", path);
+    ASSIGN_OR_RETURN(std::optional<std::string> other, ReadName(name));
+    if (!other.has_value()) continue;
+    if (*other == id) return absl::OkStatus();
+    auto in_use = [&] {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "vm \"", name, "\": name already used by ", *other));
+    };
+    if (NameIsValid(name, *other)) return in_use();
+    std::optional<FileLock> other_lock;
+    if (!held.contains(*other)) {
+      if (!IsValidVmId(*other)) {
+        // Not a link this index made; only Check(repair) touches it.
+        return in_use();
+      }
+      ASSIGN_OR_RETURN(other_lock, TryLock(*other));
+      // Busy: an operation on that VM is in flight and may be about to make
+      // the link valid.
+      if (!other_lock.has_value()) return in_use();
+    }
+    ASSIGN_OR_RETURN(std::optional<std::string> again, ReadName(name));
+    if (again == other && !NameIsValid(name, *other)) {
+      if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+        return ErrnoError(errno, "unlink", path);
+      }
+    }
+    if (other_lock.has_value()) {
+      RETURN_IF_ERROR(DropLockIfNoRecord(*other_lock, *other));
+    }
+  }
+  return absl::AbortedError(
+      absl::StrCat("vm \"", name, "\": name claim kept racing; try again"));
+}
+
+absl::Status Store::ReplaceName(absl::string_view name,
+                                absl::string_view id) const {
+  static std::atomic<unsigned> counter{0};
+  std::string path = NamePath(name);
+  std::string temp = absl::StrCat(NamesDir(), "/.", name, ".tmp-", ::getpid(),
+                                  "-", counter.fetch_add(1));
+  std::string target(id);
+  ::unlink(temp.c_str());
+  if (::symlink(target.c_str(), temp.c_str()) != 0) {
+    return ErrnoError(errno, "symlink", temp);
+  }
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(temp.c_str());
+    return ErrnoError(err, "rename", path);
+  }
+  return FsyncDir(NamesDir());
+}
+
+absl::Status Store::ReleaseName(absl::string_view name,
+                                absl::string_view id) const {
+  ASSIGN_OR_RETURN(std::optional<std::string> current, ReadName(name));
+  if (current != id) return absl::OkStatus();
+  std::string path = NamePath(name);
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    return ErrnoError(errno, "unlink", path);
+  }
+  return FsyncDir(NamesDir());
+}
+
+absl::StatusOr<FileLock> Store::Lock(absl::string_view id) const {
+  return FileLock::Acquire(LockPath(id), kLockTimeout);
+}
+
+absl::StatusOr<std::optional<FileLock>> Store::TryLock(
+    absl::string_view id) const {
+  return FileLock::TryAcquire(LockPath(id));
+}
+
+absl::Status Store::DropLockIfNoRecord(FileLock& lock,
+                                       absl::string_view id) const {
+  if (RecordExists(id)) return absl::OkStatus();
+  return lock.RemoveFile();
+}
+
+absl::StatusOr<std::vector<std::string>> Store::ListDir(
+    const std::string& dir) const {
+  DirPtr d(::opendir(dir.c_str()));
+  if (!d) return ErrnoError(errno, "opendir", dir);
+  std::vector<std::string> names;
+  errno = 0;
+  while (struct dirent* e = ::readdir(d.get())) {
+    absl::string_view n = e->d_name;
+    if (n != "." && n != "..") names.emplace_back(n);
+    errno = 0;
+  }
+  if (errno != 0) return ErrnoError(errno, "readdir", dir);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+}  // namespace chtools::index

@@ -1,0 +1,94 @@
+// Store: the on-disk layout of the index database and the primitive steps the
+// Index operations are built from (internal to lib/index). See index.h for the
+// layout and the invariants every caller of these steps keeps.
+#ifndef CHTOOLS_LIB_INDEX_STORE_H_
+#define CHTOOLS_LIB_INDEX_STORE_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "lib/index/flock.h"
+#include "lib/record/records.pb.h"
+
+namespace chtools::index {
+
+// How long an operation waits for a VM's lock before giving up.
+inline constexpr absl::Duration kLockTimeout = absl::Seconds(60);
+
+// True if `id` is 16 lowercase hex characters (the only ids stored, which also
+// keeps every file name derived from an id safe).
+bool IsValidVmId(absl::string_view id);
+// True if `name` matches ^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$.
+bool IsValidVmName(absl::string_view name);
+// RFC 3339 UTC with nanoseconds (the record timestamp format).
+std::string FormatRecordTime(absl::Time t);
+
+class Store {
+ public:
+  explicit Store(std::string db) : db_(std::move(db)) {}
+
+  const std::string& db() const { return db_; }
+  std::string VmsDir() const { return db_ + "/vms"; }
+  std::string NamesDir() const { return db_ + "/names"; }
+  std::string LocksDir() const { return db_ + "/locks"; }
+  std::string QuarantineDir() const { return db_ + "/quarantine"; }
+  std::string RecordPath(absl::string_view id) const;
+  std::string NamePath(absl::string_view name) const;
+  std::string LockPath(absl::string_view id) const;
+
+  // Creates db and its subdirectories (mode 0750) if missing.
+  absl::Status Init() const;
+
+  // The record of `id`; nullopt if there is none; DataLoss if unparseable.
+  absl::StatusOr<std::optional<Vm>> ReadRecord(absl::string_view id) const;
+  // True if vms/<id>.pb exists (one stat, no read).
+  bool RecordExists(absl::string_view id) const;
+  // Writes vm's record atomically (pid and api_socket are never stored).
+  // Caller holds vm.id()'s lock.
+  absl::Status WriteRecord(const Vm& vm) const;
+  // Unlinks vms/<id>.pb and fsyncs vms/. Caller holds id's lock.
+  absl::Status RemoveRecord(absl::string_view id) const;
+
+  // The id names/<name> points to; nullopt if there is no such link.
+  absl::StatusOr<std::optional<std::string>> ReadName(
+      absl::string_view name) const;
+  // True if names/<name> -> id and id's record carries `name`.
+  bool NameIsValid(absl::string_view name, absl::string_view id) const;
+
+  // Claims `name` for `id` (caller holds id's lock and the locks of every id
+  // in `held`). Succeeds if the link already points to id. An existing link
+  // to another VM blocks the claim if valid, or while that VM's lock is busy;
+  // otherwise it is dangling and is removed first. AlreadyExists
+  // `vm "<name>": name already used by <other>`.
+  absl::Status ClaimName(absl::string_view name, absl::string_view id,
+                         const absl::flat_hash_set<std::string>& held) const;
+  // Points names/<name> at `id`, replacing whatever link is there (caller
+  // holds the locks of `id` and of the link's current target).
+  absl::Status ReplaceName(absl::string_view name, absl::string_view id) const;
+  // Removes names/<name> if it points to `id` (caller holds id's lock).
+  absl::Status ReleaseName(absl::string_view name, absl::string_view id) const;
+
+  // id's lock, waiting at most kLockTimeout.
+  absl::StatusOr<FileLock> Lock(absl::string_view id) const;
+  // id's lock if free now, else nullopt.
+  absl::StatusOr<std::optional<FileLock>> TryLock(absl::string_view id) const;
+  // Removes the lock file of a VM that has no record (caller holds it).
+  absl::Status DropLockIfNoRecord(FileLock& lock, absl::string_view id) const;
+
+  // Sorted entry names of a directory (without "." and "..").
+  absl::StatusOr<std::vector<std::string>> ListDir(
+      const std::string& dir) const;
+
+ private:
+  std::string db_;
+};
+
+}  // namespace chtools::index
+
+#endif  // CHTOOLS_LIB_INDEX_STORE_H_
