@@ -23,8 +23,14 @@ std::string Env(const char* name) {
 
 std::string RunfilePath(absl::string_view relative) {
   std::string srcdir = Env("TEST_SRCDIR");
+  if (srcdir.empty()) srcdir = Env("RUNFILES_DIR");
+  if (srcdir.empty()) {
+    // `bazel run` of a test: the runfiles tree sits beside the binary.
+    std::error_code ec;
+    std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (!ec) srcdir = exe.string() + ".runfiles";
+  }
   std::string workspace = Env("TEST_WORKSPACE");
-  if (srcdir.empty()) return std::string(relative);
   return absl::StrCat(srcdir, "/", workspace.empty() ? "chtools" : workspace,
                       "/", relative);
 }

@@ -1,0 +1,108 @@
+#include "tools/vm-index/output.h"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "google/protobuf/util/json_util.h"
+#include "lib/record/textproto.h"
+
+namespace vm_index {
+namespace {
+
+using Row = std::vector<std::string>;
+
+// Left-aligned columns separated by two spaces; the last column unpadded.
+std::string RenderTable(const std::vector<Row>& rows) {
+  std::vector<size_t> widths;
+  for (const Row& row : rows) {
+    if (widths.size() < row.size()) widths.resize(row.size(), 0);
+    for (size_t i = 0; i < row.size(); ++i) {
+      widths[i] = std::max(widths[i], row[i].size());
+    }
+  }
+  std::string out;
+  for (const Row& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line.append(widths[i] - row[i].size() + 2, ' ');
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    absl::StrAppend(&out, line, "\n");
+  }
+  return out;
+}
+
+std::string StateName(chtools::Vm::State state) {
+  return absl::AsciiStrToLower(chtools::Vm::State_Name(state));
+}
+
+}  // namespace
+
+std::string HumanBytes(int64_t bytes) {
+  static constexpr const char* kUnits[] = {"", "K", "M", "G", "T", "P"};
+  double v = static_cast<double>(bytes);
+  int unit = 0;
+  while (v >= 1024 && unit < 5) {
+    v /= 1024;
+    ++unit;
+  }
+  if (unit == 0) return absl::StrCat(bytes);
+  std::string s = absl::StrFormat("%.1f", v);
+  if (s.size() > 2 && s.substr(s.size() - 2) == ".0") s.resize(s.size() - 2);
+  return absl::StrCat(s, kUnits[unit]);
+}
+
+absl::StatusOr<std::string> FormatOutput(const chtools::Records& records,
+                                         Format format) {
+  switch (format) {
+    case Format::kTextproto:
+      return chtools::record::FormatRecords(records);
+    case Format::kJson: {
+      google::protobuf::util::JsonPrintOptions opts;
+      opts.add_whitespace = true;
+      opts.preserve_proto_field_names = true;
+      std::string out;
+      auto status =
+          google::protobuf::util::MessageToJsonString(records, &out, opts);
+      if (!status.ok()) {
+        return absl::InternalError(
+            absl::StrCat("json: ", std::string(status.message())));
+      }
+      if (out.empty() || out.back() != '\n') out += '\n';
+      return out;
+    }
+    case Format::kTable: {
+      std::string out;
+      if (records.vm_size() > 0 || records.finding_size() == 0) {
+        std::vector<Row> rows = {
+            {"ID", "NAME", "STATE", "CPU", "MEMORY", "STORAGE", "IMAGE"}};
+        for (const chtools::Vm& vm : records.vm()) {
+          rows.push_back({vm.id(), vm.config().name(), StateName(vm.state()),
+                          absl::StrCat(vm.config().cpu()),
+                          HumanBytes(vm.config().memory_bytes()),
+                          HumanBytes(vm.config().storage_bytes()),
+                          vm.config().image()});
+        }
+        out += RenderTable(rows);
+      }
+      if (records.finding_size() > 0) {
+        std::vector<Row> rows = {{"KIND", "VM", "PATH", "REPAIRED", "DETAIL"}};
+        for (const chtools::Finding& f : records.finding()) {
+          rows.push_back({f.kind(), f.vm_id().empty() ? "-" : f.vm_id(),
+                          f.path().empty() ? "-" : f.path(),
+                          f.repaired() ? "yes" : "no", f.detail()});
+        }
+        out += RenderTable(rows);
+      }
+      return out;
+    }
+  }
+  return absl::InternalError("unknown format");
+}
+
+}  // namespace vm_index
