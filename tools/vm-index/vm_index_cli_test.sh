@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# vm-index through the real binary: exit codes 0/1/2, empty stdout on failure,
+# stdin pipelines, rm refusing a VM whose CH process is alive, fsck/--repair,
+# the terminal default format, --help examples.
+set -u
+tool=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+die() { echo "FAIL: $*" >&2; exit 1; }
+
+tmp=$(mktemp -d "${TEST_TMPDIR:-/tmp}/vmi.XXXXXX")
+mkdir -p "$tmp/root"
+export CHTOOLS_ROOT_DIR=$tmp/root CHTOOLS_RUN_DIR=$tmp/run CHTOOLS_LOG_DIR=$tmp/log
+export CHTOOLS_CONFIG=/dev/null CHTOOLS_CH_BINARY=cloud-hypervisor
+fake_pid=
+trap '[[ -n $fake_pid ]] && kill $fake_pid 2>/dev/null; rm -rf "$tmp"' EXIT
+
+hdr='# proto-file: lib/record/records.proto
+# proto-message: chtools.Records'
+vm() {  # id name state
+  printf 'vm {\n  id: "%s"\n  state: %s\n  config { name: "%s" cpu: 1 memory_bytes: 536870912 storage_bytes: 10737418240 }\n}\n' "$1" "$3" "$2"
+}
+{ echo "$hdr"; vm 3f9c0a1b2c3d4e5f web CREATED; } > "$tmp/a.txtpb"
+{ echo "$hdr"; vm 3f9d000000000001 db STOPPED; } > "$tmp/b.txtpb"
+
+# --- exit 0: two concatenated streams are one stream.
+out=$(cat "$tmp/a.txtpb" "$tmp/b.txtpb" | "$tool" put 2>&1); rc=$?
+[[ $rc -eq 0 && $(grep -c '^vm {' <<<"$out") -eq 2 ]] || die "put of cat a b: rc=$rc out=$out"
+out=$("$tool" ls --format=table); rc=$?
+[[ $rc -eq 0 && $out == *"db    stopped"* && $out == *"web   created"* ]] || die "ls table: rc=$rc out=$out"
+
+# get | put round trip changes nothing; get | rm takes refs from stdin.
+before=$("$tool" get web)
+out=$("$tool" get web | "$tool" put 2>&1) || die "get|put: $out"
+[[ $("$tool" get web) == "$before" ]] || die "get|put changed the record"
+
+# --- exit 1, empty stdout, one-line error.
+out=$("$tool" get nope 2>"$tmp/err"); rc=$?
+[[ $rc -eq 1 && -z $out && $(cat "$tmp/err") == 'vm-index: vm "nope": not found' ]] ||
+  die "unknown ref: rc=$rc out=$out err=$(cat "$tmp/err")"
+out=$(CHTOOLS_ROOT_DIR=$tmp/missing "$tool" ls 2>"$tmp/err"); rc=$?
+[[ $rc -eq 1 && -z $out && $(cat "$tmp/err") == "vm-index: root dir $tmp/missing: No such file or directory" ]] ||
+  die "missing root: rc=$rc out=$out err=$(cat "$tmp/err")"
+out=$(printf 'vm {\n  id: 7\n}\n' | "$tool" put 2>"$tmp/err"); rc=$?
+[[ $rc -eq 1 && -z $out && $(head -1 "$tmp/err") == 'vm-index: <stdin>:2:7: Expected string, got: 7' ]] ||
+  die "malformed: rc=$rc out=$out err=$(cat "$tmp/err")"
+out=$("$tool" --config="$tmp/none.txtpb" ls 2>"$tmp/err"); rc=$?
+[[ $rc -eq 1 && -z $out && $(cat "$tmp/err") == *"none.txtpb: No such file or directory" ]] ||
+  die "missing config: rc=$rc err=$(cat "$tmp/err")"
+
+# --- exit 2 (usage), empty stdout.
+for args in "" "frobnicate" "--bogus ls" "ls extra" "ls --repair" "get --state=running web" \
+            "ls --format=yaml" "fsck extra" "put web"; do
+  out=$("$tool" $args 2>"$tmp/err"); rc=$?
+  [[ $rc -eq 2 && -z $out && $(cat "$tmp/err") == "vm-index: "*"(see --help)" ]] ||
+    die "usage '$args': rc=$rc out=$out err=$(cat "$tmp/err")"
+done
+
+# --- A live CH process (a stand-in whose argv[0] is cloud-hypervisor and
+# whose argv holds the VM's api.sock, which is what FindChProcess checks).
+run=$tmp/run/cloudhypervisor/3f9c0a1b2c3d4e5f
+mkdir -p "$run"
+(exec -a cloud-hypervisor sh -c 'sleep 600; :' x --api-socket "$run/api.sock") &
+fake_pid=$!
+echo "$fake_pid" > "$run/ch.pid"
+for _ in $(seq 50); do  # until the exec has happened
+  [[ $(tr '\0' ' ' < /proc/$fake_pid/cmdline) == cloud-hypervisor* ]] && break
+  sleep 0.1
+done
+out=$("$tool" ls --state=running --format=textproto); rc=$?
+[[ $rc -eq 0 && $out == *'name: "web"'* && $out == *"pid: $fake_pid"* &&
+   $out == *"api_socket: \"$run/api.sock\""* && $out != *'"db"'* ]] ||
+  die "ls --state=running: rc=$rc out=$out"
+out=$("$tool" rm web 2>"$tmp/err"); rc=$?
+[[ $rc -eq 1 && -z $out && $(cat "$tmp/err") == "vm-index: vm \"web\": refusing to remove: Cloud Hypervisor is running as pid $fake_pid; stop it first (ch-launch stop web)" ]] ||
+  die "rm live: rc=$rc out=$out err=$(cat "$tmp/err")"
+"$tool" get web >/dev/null || die "rm of a live VM removed the record"
+# fsck: recorded CREATED but alive.
+out=$("$tool" fsck 2>"$tmp/err"); rc=$?
+[[ $rc -eq 1 && $out == *'kind: "state-mismatch"'* && $out != *repaired* ]] || die "fsck live: rc=$rc out=$out"
+kill "$fake_pid"; wait "$fake_pid" 2>/dev/null; fake_pid=
+
+# fsck finds, changes nothing without --repair, repairs with it.
+cat "$tmp/a.txtpb" | "$tool" put >/dev/null || die "reset web"
+{ echo "$hdr"; vm 3f9d000000000001 db RUNNING; } | "$tool" put >/dev/null || die "put running db"
+for i in 1 2; do
+  out=$("$tool" fsck 2>"$tmp/err"); rc=$?
+  [[ $rc -eq 1 && $out == *'kind: "state-mismatch"'* && $out != *repaired* &&
+     $(cat "$tmp/err") == "vm-index: fsck: 1 problem found (vm-index fsck --repair fixes what it can)" ]] ||
+    die "fsck run $i: rc=$rc out=$out err=$(cat "$tmp/err")"
+done
+out=$("$tool" fsck --repair 2>&1); rc=$?
+[[ $rc -eq 0 && $out == *"repaired: true"* ]] || die "fsck --repair: rc=$rc out=$out"
+out=$("$tool" fsck 2>&1); rc=$?
+[[ $rc -eq 0 && $out == "$hdr" ]] || die "fsck after repair: rc=$rc out=$out"
+
+# rm with refs from a stream, partial failure still prints what succeeded.
+out=$("$tool" get db | "$tool" rm 2>&1); rc=$?
+[[ $rc -eq 0 && $out == *'name: "db"'* ]] || die "get|rm: rc=$rc out=$out"
+out=$("$tool" rm web nope 2>"$tmp/err"); rc=$?
+[[ $rc -eq 1 && $out == *'name: "web"'* && $(cat "$tmp/err") == 'vm-index: vm "nope": not found' ]] ||
+  die "rm partial: rc=$rc out=$out"
+out=$("$tool" ls --format=textproto); [[ $out == "$hdr" ]] || die "index not empty: $out"
+
+# A terminal gets a table by default; a pipe gets text proto.
+out=$(script -qec "'$tool' ls" /dev/null </dev/null); rc=$?
+[[ $rc -eq 0 && $out == "ID"*"NAME"*"STATE"* ]] || die "tty default: rc=$rc out=$out"
+out=$("$tool" ls); [[ $out == "$hdr" ]] || die "pipe default: $out"
+
+# --help: exit 0, an example for every verb.
+out=$("$tool" --help); rc=$?
+[[ $rc -eq 0 ]] || die "help rc=$rc"
+for ex in "vm-index ls --state=" "vm-index get " "| vm-index put" "vm-index rm " "vm-index fsck --repair" "--root-dir"; do
+  [[ $out == *"$ex"* ]] || die "help lacks '$ex': $out"
+done
+echo PASS
