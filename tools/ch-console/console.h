@@ -1,0 +1,42 @@
+// Attaching to a VM's console: the serial socket of a firmware-booted VM or
+// the PTY that vm.info reports for a direct-boot VM, then copying bytes
+// between it and the user (terminal in raw mode) or a pipe.
+#ifndef CHTOOLS_TOOLS_CH_CONSOLE_CONSOLE_H_
+#define CHTOOLS_TOOLS_CH_CONSOLE_CONSOLE_H_
+
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "lib/base/unique_fd.h"
+#include "lib/record/records.pb.h"
+
+namespace ch_console {
+
+struct Console {
+  chtools::UniqueFd fd;
+  bool is_pty = false;
+  std::string path;  // the PTY device or console.sock
+};
+
+// Opens the console of `vm`, whose CH must be alive (FailedPrecondition
+// "not running" otherwise): direct boot: config.console.file of vm.info, put
+// in raw mode; firmware boot: a connection to <run_dir>/console.sock.
+absl::StatusOr<Console> OpenConsole(const chtools::Vm& vm, const std::string& ch_binary);
+
+// Interactive session on the terminal `tty_in`/`tty_out`: raw mode (restored
+// on every way out, SIGTERM/SIGHUP/SIGINT included), escape handling,
+// window size forwarded to a PTY console (at start and on SIGWINCH). Ends on
+// escape + '.', console EOF/EIO or a signal.
+absl::Status RunTerminal(Console& console, int tty_in, int tty_out, char escape,
+                         const std::string& ref);
+
+// Pipe mode: `in` goes to the console until its EOF, console output goes to
+// `out` until the console ends or `timeout` (from the start) passes.
+absl::Status RunPipe(Console& console, int in, int out, std::optional<absl::Duration> timeout);
+
+}  // namespace ch_console
+
+#endif  // CHTOOLS_TOOLS_CH_CONSOLE_CONSOLE_H_

@@ -1,0 +1,93 @@
+// ch-console: attach a terminal or a pipe to a running VM's console (the
+// serial socket of a cloud-image VM, the virtio-console PTY of a direct-boot
+// VM).
+//
+// stdin:  on a terminal: keystrokes (raw mode; escape char, default ^],
+//         then '.' disconnects, '?' prints help). Otherwise: bytes sent to
+//         the console until EOF.
+// stdout: the console's output.
+// Exit:   0 when the session ends (escape, console closed, --timeout);
+//         1 if the VM is not running or the console cannot be opened;
+//         2 usage error.
+//
+// Example:
+//   echo hostname | ch-console --timeout=2s web
+#include <unistd.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "lib/base/cli.h"
+#include "lib/config/config.h"
+#include "lib/index/index.h"
+#include "tools/ch-console/console.h"
+#include "tools/ch-console/escape.h"
+
+ABSL_FLAG(std::string, escape_char, "^]",
+          "Escape character on a terminal: ^X notation or one character.");
+ABSL_FLAG(std::string, timeout, "",
+          "Pipe mode: end the session after this long (e.g. 2s); default: when the console ends.");
+
+namespace {
+
+constexpr char kUsage[] = R"(ch-console: attach to a running VM's console.
+
+Usage:
+  ch-console [--escape-char=^]] REF            (interactive, on a terminal)
+  COMMANDS | ch-console [--timeout=2s] REF     (pipe: stdin to the console, its output to stdout)
+
+REF is a VM id, name or unique id prefix. On a terminal, the escape character
+followed by '.' disconnects and followed by '?' prints help.
+
+Example:
+  echo hostname | ch-console --timeout=2s web
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args = chtools::InitTool(kUsage, argc, argv);
+  if (args.size() != 1) return chtools::UsageError("expected exactly one VM ref");
+  absl::StatusOr<char> escape = ch_console::ParseEscapeChar(absl::GetFlag(FLAGS_escape_char));
+  if (!escape.ok()) return chtools::UsageError(escape.status().message());
+  std::optional<absl::Duration> timeout;
+  if (std::string t = absl::GetFlag(FLAGS_timeout); !t.empty()) {
+    absl::Duration d;
+    if (!absl::ParseDuration(t, &d) || d <= absl::ZeroDuration()) {
+      return chtools::UsageError(absl::StrCat("--timeout=", t, ": not a positive duration (e.g. 2s)"));
+    }
+    timeout = d;
+  }
+  absl::StatusOr<chtools::ToolConfig> config = chtools::config::LoadToolConfig();
+  if (!config.ok()) return chtools::ExitCode(config.status());
+  absl::StatusOr<std::unique_ptr<chtools::index::Index>> index =
+      chtools::index::Index::Open(config->root_dir());
+  if (!index.ok()) return chtools::ExitCode(index.status());
+  const std::string& ref = args[0];
+  absl::StatusOr<std::string> id = (*index)->Resolve(ref);
+  if (!id.ok()) return chtools::ExitCode(id.status());
+  absl::StatusOr<chtools::Vm> vm = (*index)->Get(*id);
+  if (!vm.ok()) return chtools::ExitCode(vm.status());
+  const std::string prefix = absl::StrCat("vm \"", vm->config().name(), "\": console: ");
+  absl::StatusOr<ch_console::Console> console =
+      ch_console::OpenConsole(*vm, config->ch_binary());
+  if (!console.ok()) {
+    chtools::PrintError(absl::StrCat(prefix, console.status().message()));
+    return chtools::kExitFailed;
+  }
+  absl::Status s;
+  if (::isatty(STDIN_FILENO) == 1) {
+    s = ch_console::RunTerminal(*console, STDIN_FILENO, STDOUT_FILENO, *escape, ref);
+  } else {
+    s = ch_console::RunPipe(*console, STDIN_FILENO, STDOUT_FILENO, timeout);
+  }
+  if (!s.ok()) {
+    chtools::PrintError(absl::StrCat(prefix, s.message()));
+    return chtools::kExitFailed;
+  }
+  return chtools::kExitOk;
+}

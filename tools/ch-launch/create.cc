@@ -1,0 +1,191 @@
+#include "tools/ch-launch/create.h"
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/cleanup/cleanup.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "lib/base/status_macros.h"
+#include "lib/config/config.h"
+#include "lib/launch/cidata.h"
+#include "lib/launch/kernel_cmdline.h"
+#include "lib/record/ids.h"
+#include "lib/record/validate.h"
+#include "tools/ch-launch/disks.h"
+#include "tools/ch-launch/files.h"
+
+namespace ch_launch {
+namespace {
+
+using chtools::StorageConfig;
+using chtools::Vm;
+
+std::string Basename(const std::string& p) {
+  size_t s = p.rfind('/');
+  return s == std::string::npos ? p : p.substr(s + 1);
+}
+std::string Stem(const std::string& p) {
+  std::string b = Basename(p);
+  size_t dot = b.rfind('.');
+  return dot == std::string::npos || dot == 0 ? b : b.substr(0, dot);
+}
+std::string ParentName(const std::string& p) {
+  size_t s = p.rfind('/');
+  return s == std::string::npos ? "" : Basename(p.substr(0, s));
+}
+
+// Everything that can be checked without touching the system.
+absl::Status CheckInput(const Env& env, const Vm& vm) {
+  RETURN_IF_ERROR(chtools::record::ValidateVmConfig(vm.config(), "config"));
+  if (vm.config().cpu() > env.host.cpus) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("config.cpu: ", vm.config().cpu(), " vCPUs requested but the host has ",
+                     env.host.cpus, " CPUs"));
+  }
+  if (!vm.id().empty() && !chtools::record::IsValidId(vm.id())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("id: \"", vm.id(), "\" is not 16 lowercase hex characters"));
+  }
+  bool direct = !vm.boot().kernel_path().empty();
+  if (direct) {
+    if (vm.config().windows()) {
+      return absl::InvalidArgumentError(
+          "config.windows: needs a cloud image (UEFI boot), not direct kernel boot");
+    }
+    if (vm.boot().initrd_path().empty()) return absl::InvalidArgumentError("boot.initrd_path: empty");
+    for (int i = 0; i < vm.storage_size(); ++i) {
+      if (!vm.storage(i).ro()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "storage[", i, "]: direct boot takes read-only layers only (the COW is made here)"));
+      }
+    }
+  } else {
+    if (vm.boot().firmware_path().empty()) {
+      return absl::InvalidArgumentError(
+          "boot: set kernel_path + initrd_path (direct boot) or firmware_path (cloud image)");
+    }
+    if (vm.storage_size() != 1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "storage: a cloud image VM takes exactly one disk, the base qcow2 (got ",
+          vm.storage_size(), ")"));
+    }
+  }
+  std::set<std::string> netns;
+  for (int i = 0; i < vm.network_size(); ++i) {
+    if (vm.network(i).tap().empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("network[", i, "].tap: empty"));
+    }
+    netns.insert(vm.network(i).netns_path());
+  }
+  if (netns.size() > 1) {
+    return absl::InvalidArgumentError(
+        "network: all NICs must be in the same network namespace (CH runs in one)");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<Vm> CreateVm(const Env& env, Vm in) {
+  RETURN_IF_ERROR(CheckInput(env, in));
+  const bool direct = !in.boot().kernel_path().empty();
+  const bool windows = in.config().windows();
+
+  Vm vm;
+  vm.set_id(in.id().empty() ? chtools::record::NewId() : in.id());
+  *vm.mutable_config() = in.config();
+  vm.set_run_dir(chtools::config::VmRunDir(env.config, vm.id()));
+  vm.set_log_dir(chtools::config::VmLogDir(env.config, vm.id()));
+  *vm.mutable_boot() = in.boot();
+  for (chtools::NetworkConfig nic : in.network()) {
+    // Queues follow the vCPUs CH gets (never more than the host has, above).
+    nic.set_num_queues(chtools::launch::NetQueues(vm.config().cpu()));
+    if (nic.queue_size() <= 0) nic.set_queue_size(chtools::launch::kDefaultNetQueueSize);
+    *vm.add_network() = nic;
+  }
+  // Blob pins, computed from the inputs before the storage is transformed.
+  std::set<std::string> pins;
+  if (direct) {
+    for (const StorageConfig& s : in.storage()) pins.insert(Stem(s.path()));
+    pins.insert(ParentName(in.boot().kernel_path()));
+    pins.insert(ParentName(in.boot().initrd_path()));
+  } else {
+    pins.insert(Stem(in.storage(0).path()));
+  }
+  pins.erase("");
+  for (const std::string& p : pins) vm.add_image_blob_ids(p);
+
+  // The final storage and cmdline, built (and so validated) before any side
+  // effect.
+  const std::string cow = vm.run_dir() + (direct ? "/cow.raw" : "/overlay.qcow2");
+  const std::string cidata = vm.run_dir() + "/cidata.img";
+  if (direct) {
+    *vm.mutable_storage() = in.storage();
+    StorageConfig* c = vm.add_storage();
+    c->set_path(cow);
+    c->set_serial("cocoon-cow");
+    ASSIGN_OR_RETURN(std::string cmdline,
+                     chtools::launch::BuildKernelCmdline(
+                         vm, {env.config.dns().begin(), env.config.dns().end()}));
+    vm.mutable_boot()->set_cmdline(cmdline);
+  } else {
+    StorageConfig* c = vm.add_storage();
+    c->set_path(cow);
+    if (!windows) {
+      StorageConfig* d = vm.add_storage();
+      d->set_path(cidata);
+      d->set_ro(true);
+      RETURN_IF_ERROR(chtools::launch::BuildCidataFiles(vm, env.config.root_password(),
+                                                        {env.config.dns().begin(),
+                                                         env.config.dns().end()})
+                          .status());
+    }
+  }
+
+  Vm placeholder;
+  placeholder.set_id(vm.id());
+  placeholder.set_state(Vm::CREATING);
+  *placeholder.mutable_config() = vm.config();
+  *placeholder.mutable_image_blob_ids() = vm.image_blob_ids();
+  placeholder.set_run_dir(vm.run_dir());
+  placeholder.set_log_dir(vm.log_dir());
+  RETURN_IF_ERROR(env.index->Reserve(placeholder));
+  // Armed only once the reservation is ours (cocoon's rollback could remove
+  // another VM's files on an id collision, reference 7.4).
+  absl::Cleanup rollback = [&] {
+    (void)RemoveTree(vm.run_dir());
+    (void)RemoveTree(vm.log_dir());
+    (void)env.index->Delete(vm.id());
+  };
+
+  RETURN_IF_ERROR(MakeDirs(vm.run_dir(), 0750));
+  RETURN_IF_ERROR(MakeDirs(vm.log_dir(), 0750));
+  if (direct) {
+    RETURN_IF_ERROR(CheckInputFile("kernel", in.boot().kernel_path()));
+    RETURN_IF_ERROR(CheckInputFile("initrd", in.boot().initrd_path()));
+    for (const StorageConfig& s : in.storage()) RETURN_IF_ERROR(CheckInputFile("layer", s.path()));
+    RETURN_IF_ERROR(MakeCowRaw(cow, vm.config().storage_bytes()));
+  } else {
+    RETURN_IF_ERROR(CheckInputFile("firmware", in.boot().firmware_path()));
+    RETURN_IF_ERROR(CheckInputFile("base image", in.storage(0).path()));
+    RETURN_IF_ERROR(MakeOverlay(in.storage(0).path(), cow, vm.config().storage_bytes()));
+    if (!windows) {
+      RETURN_IF_ERROR(MakeCidata(vm, env.config.root_password(),
+                                 {env.config.dns().begin(), env.config.dns().end()}, cidata));
+    }
+  }
+
+  ASSIGN_OR_RETURN(Vm done, env.index->Update(vm.id(), [&](Vm& r) {
+    std::string created = r.created_at();
+    r = vm;
+    r.set_state(Vm::CREATED);
+    r.set_created_at(created);
+    return absl::OkStatus();
+  }));
+  std::move(rollback).Cancel();
+  return done;
+}
+
+}  // namespace ch_launch

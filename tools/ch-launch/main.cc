@@ -1,0 +1,174 @@
+// ch-launch: the Cloud Hypervisor process lifecycle of VMs: create (prepare
+// disks), start, stop, rm, debug (print the CH command line).
+//
+// stdin:  for create, a Records stream of `vm` input records (config,
+//         storage, network, boot) unless flags describe the VM; for the other
+//         commands, refs (id, name or id prefix) on argv, or a Records stream
+//         ("-", or no refs with stdin not a terminal) naming VMs by id.
+// stdout: a Records stream of the VMs acted on, written once at the end
+//         (debug: one pasteable command line per VM instead).
+// stderr: one line per VM that failed: `ch-launch: vm "web": start: why`.
+// Exit:   0 all ok; 1 any VM failed (the others are still printed);
+//         2 usage error (nothing done).
+//
+// Example:
+//   ch-launch create --name web --kernel vmlinuz --initrd initrd.img
+//       --layer base.erofs | ch-launch start | ch-launch stop
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "lib/base/cli.h"
+#include "lib/config/config.h"
+#include "lib/index/index.h"
+#include "lib/record/textproto.h"
+#include "tools/ch-launch/ch_launch.h"
+#include "tools/ch-launch/host.h"
+
+ABSL_FLAG(std::string, name, "", "create: VM name.");
+ABSL_FLAG(std::string, cpu, "", "create: vCPUs (default 2; at most the host's CPUs).");
+ABSL_FLAG(std::string, memory, "", "create: guest memory, e.g. 1G (default 1G, at least 512M).");
+ABSL_FLAG(std::string, storage, "", "create: COW disk size, e.g. 20G (default 10G, at least 10G).");
+ABSL_FLAG(std::string, image, "", "create: image reference to record (informational).");
+ABSL_FLAG(std::string, kernel, "", "create: kernel for direct boot.");
+ABSL_FLAG(std::string, initrd, "", "create: initramfs for direct boot.");
+ABSL_FLAG(std::string, base, "", "create: base qcow2 of a cloud image.");
+ABSL_FLAG(std::string, firmware, "", "create: UEFI firmware of a cloud image (CLOUDHV.fd).");
+ABSL_FLAG(bool, windows, false, "create: Windows guest (cloud image, no cidata, kvm_hyperv=on).");
+ABSL_FLAG(std::string, timeout, "",
+          "stop/rm: wait this long for an ACPI shutdown before escalating (e.g. 10s; "
+          "default: the config's stop timeout, 30s).");
+ABSL_FLAG(bool, force, false, "rm: stop a running VM first.");
+
+namespace {
+
+constexpr char kUsage[] = R"(ch-launch: the Cloud Hypervisor process lifecycle of VMs.
+
+Usage:
+  ch-launch create --name N [--cpu C --memory M --storage S] \
+      (--kernel K --initrd I [--layer L.erofs]... | --base B.qcow2 --firmware F [--windows]) \
+      [--nic tap=T,mac=M[,netns=NS][,ip=A.B.C.D/NN[,gw=G]]]...
+  ch-launch create < records.txtpb
+  ch-launch start|stop|rm|debug [--timeout=30s] [--force] REF...   (or a record stream on stdin)
+
+--layer and --nic may be repeated (layers bottom first). Records of the VMs
+acted on are written to stdout; errors, one per VM, to stderr.
+Exit: 0 ok, 1 some VM failed, 2 usage error.
+
+Example:
+  ch-launch create --name web --kernel vmlinuz --initrd initrd.img \
+      --layer base.erofs | ch-launch start | ch-launch stop
+)";
+
+// --layer and --nic repeat, which Abseil flags do not: take them out of argv
+// before the flags are parsed.
+std::vector<char*> TakeRepeated(int argc, char** argv, std::vector<std::string>& layers,
+                                std::vector<std::string>& nics, bool& missing) {
+  std::vector<char*> rest;
+  for (int i = 0; i < argc; ++i) {
+    std::string a = argv[i];
+    if (i > 0 && a == "--") {
+      for (; i < argc; ++i) rest.push_back(argv[i]);
+      break;
+    }
+    std::vector<std::string>* into = nullptr;
+    std::string value;
+    for (auto [flag, vec] : {std::pair{"layer", &layers}, std::pair{"nic", &nics}}) {
+      for (const std::string& dash : {std::string("--"), std::string("-")}) {
+        std::string f = dash + flag;
+        if (a == f) {
+          into = vec;
+          if (i + 1 < argc) {
+            value = argv[++i];
+          } else {
+            missing = true;
+          }
+        } else if (absl::StartsWith(a, f + "=")) {
+          into = vec;
+          value = a.substr(f.size() + 1);
+        }
+      }
+    }
+    if (into != nullptr) {
+      if (!value.empty()) into->push_back(value);
+      continue;
+    }
+    rest.push_back(argv[i]);
+  }
+  return rest;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> layers, nics;
+  bool missing = false;
+  std::vector<char*> rest = TakeRepeated(argc, argv, layers, nics, missing);
+  std::vector<std::string> args =
+      chtools::InitTool(kUsage, static_cast<int>(rest.size()), rest.data());
+  if (missing) return chtools::UsageError("--layer and --nic need a value");
+  if (args.empty()) return chtools::UsageError("missing command (create, start, stop, rm, debug)");
+
+  ch_launch::Options o;
+  o.command = args[0];
+  o.args.assign(args.begin() + 1, args.end());
+  o.create = {.name = absl::GetFlag(FLAGS_name),
+              .cpu = absl::GetFlag(FLAGS_cpu),
+              .memory = absl::GetFlag(FLAGS_memory),
+              .storage = absl::GetFlag(FLAGS_storage),
+              .image = absl::GetFlag(FLAGS_image),
+              .layers = layers,
+              .kernel = absl::GetFlag(FLAGS_kernel),
+              .initrd = absl::GetFlag(FLAGS_initrd),
+              .base = absl::GetFlag(FLAGS_base),
+              .firmware = absl::GetFlag(FLAGS_firmware),
+              .nics = nics,
+              .windows = absl::GetFlag(FLAGS_windows)};
+  o.force = absl::GetFlag(FLAGS_force);
+  if (std::string t = absl::GetFlag(FLAGS_timeout); !t.empty()) {
+    absl::Duration d;
+    if (!absl::ParseDuration(t, &d) || d < absl::ZeroDuration()) {
+      return chtools::UsageError(absl::StrCat("--timeout=", t, ": not a duration (e.g. 10s)"));
+    }
+    o.timeout = d;
+  }
+  if (o.command != "create" && o.create.Any()) {
+    return chtools::UsageError(absl::StrCat("create flags given to ", o.command));
+  }
+
+  absl::StatusOr<chtools::ToolConfig> config = chtools::config::LoadToolConfig();
+  if (!config.ok()) return chtools::ExitCode(config.status());
+  // A relative CH path must keep working from CH's own cwd and in the saved
+  // command line.
+  if (const std::string& ch = config->ch_binary();
+      ch.find('/') != std::string::npos && ch[0] != '/') {
+    std::error_code ec;
+    config->set_ch_binary(std::filesystem::absolute(ch, ec).lexically_normal().string());
+  }
+  absl::StatusOr<std::unique_ptr<chtools::index::Index>> index =
+      chtools::index::Index::Open(config->root_dir());
+  if (!index.ok()) return chtools::ExitCode(index.status());
+
+  ch_launch::Env env{.config = *config, .host = ch_launch::ReadHostFacts(), .index = index->get()};
+  ch_launch::Result r = ch_launch::Run(env, o, STDIN_FILENO, ::isatty(STDIN_FILENO) == 1);
+  if (!r.usage.ok()) return chtools::ExitCode(r.usage);
+  for (const std::string& e : r.errors) chtools::PrintError(e);
+  absl::Status w;
+  if (o.command == "debug") {
+    std::string text = r.text.empty() ? "" : absl::StrJoin(r.text, "\n") + "\n";
+    w = chtools::record::WriteAll(STDOUT_FILENO, text);
+  } else {
+    w = chtools::record::WriteRecords(STDOUT_FILENO, r.out);
+  }
+  if (!w.ok()) return chtools::ExitCode(w);
+  return r.errors.empty() ? chtools::kExitOk : chtools::kExitFailed;
+}
