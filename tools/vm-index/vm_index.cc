@@ -337,6 +337,11 @@ absl::Status Run(const Options& options, const Input& input, Output* output) {
     return chtools::UsageStatus(
         "put takes no arguments: it reads a record stream from stdin");
   }
+  if (verb == "put" && input.is_tty) {
+    return chtools::UsageStatus(
+        "put reads a record stream from stdin, which is a terminal: pipe or "
+        "redirect one (vm-index put < vms.txtpb)");
+  }
   if (verb == "fsck" && !options.args.empty()) {
     return chtools::UsageStatus("fsck takes no arguments");
   }

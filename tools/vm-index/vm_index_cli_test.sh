@@ -104,6 +104,10 @@ out=$("$tool" ls --format=textproto); [[ $out == "$hdr" ]] || die "index not emp
 out=$(script -qec "'$tool' ls" /dev/null </dev/null); rc=$?
 [[ $rc -eq 0 && $out == "ID"*"NAME"*"STATE"* ]] || die "tty default: rc=$rc out=$out"
 out=$("$tool" ls); [[ $out == "$hdr" ]] || die "pipe default: $out"
+# put from a terminal would wait for ^D: a usage error instead.
+out=$(script -qec "'$tool' put" /dev/null </dev/null); rc=$?
+[[ $rc -eq 2 && $out == *"put reads a record stream from stdin, which is a terminal"* ]] ||
+  die "put from tty: rc=$rc out=$out"
 
 # --help: exit 0, an example for every verb.
 out=$("$tool" --help); rc=$?
