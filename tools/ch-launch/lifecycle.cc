@@ -120,6 +120,22 @@ bool SocketAnswers(const std::string& path) {
   return ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
 }
 
+// vm.info's state must be "Running".
+absl::Status CheckBooted(const std::string& api_socket, absl::Duration timeout) {
+  chtools::chapi::Client api(api_socket, timeout);
+  absl::StatusOr<nlohmann::json> info = api.Info();
+  if (!info.ok()) {
+    return absl::UnavailableError(
+        absl::StrCat("cloud-hypervisor did not boot the VM: vm.info: ", info.status().message()));
+  }
+  std::string state = info->value("state", "");
+  if (state != "Running") {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cloud-hypervisor reports the VM as \"", state, "\", not Running"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<std::string>> ChArgv(const Env& env, const Vm& vm) {
@@ -176,6 +192,9 @@ absl::StatusOr<Vm> StartVm(const Env& env, const std::string& id) {
   if (s.ok()) {
     s = chtools::chapi::WaitForApiSocket(ApiSocketPath(vm), child->pidfd(),
                                           Secs(env.config.socket_wait_seconds(), 5));
+    // CH binds its socket before it boots the VM and exits if the boot
+    // fails: only a VM that vm.info reports running counts as started.
+    if (s.ok()) s = CheckBooted(ApiSocketPath(vm), Secs(env.config.socket_wait_seconds(), 5));
     if (!s.ok()) {
       std::string tail = LogTail(vm);
       if (!tail.empty()) s = absl::Status(s.code(), absl::StrCat(s.message(), " (log: ", tail, ")"));
