@@ -49,7 +49,8 @@ Usage: vm-index [flags] VERB [ARGS]
         vm-index get web 3f9c
   put
       Store the vm records of a stream on stdin (insert or replace by id),
-      validated as a whole: one bad record and nothing is written.
+      validated as a whole: one bad record and nothing is written. Records
+      are stored as given; created_at/updated_at are set only when empty.
         cat a.txtpb b.txtpb | vm-index put
   rm REF...
       Remove VM records (not their disks or dirs). Refuses a VM whose Cloud

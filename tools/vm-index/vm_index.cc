@@ -267,6 +267,12 @@ absl::Status Fsck(const Options& options, Index& index, Output* output) {
         options.repair ? " left that --repair cannot fix"
                        : " found (vm-index fsck --repair fixes what it can)"));
   }
+  // A clean check prints no table at all (a header over nothing reads like
+  // a listing of VMs); the text and JSON forms still print an empty stream.
+  if (records.finding_size() == 0 && options.format == Format::kTable) {
+    output->text.clear();
+    return absl::OkStatus();
+  }
   return Emit(records, options, output);
 }
 
