@@ -116,9 +116,12 @@ absl::Status RenderError(absl::string_view text, absl::string_view source_name,
   std::string caret;
   for (size_t i = 0; i < offset; ++i) caret += line[i] == '\t' ? '\t' : ' ';
   caret += '^';
+  std::string message = errors.message();
+  // At EOF the tokenizer's current token is empty: "Expected X, got: ".
+  if (absl::EndsWith(message, ": ")) message += "end of input";
   return absl::InvalidArgumentError(
       absl::StrCat(source_name, ":", pos.line + 1, ":", offset + 1, ": ",
-                   errors.message(), "\n", line, "\n", caret));
+                   message, "\n", line, "\n", caret));
 }
 
 }  // namespace

@@ -125,10 +125,30 @@ TEST(ParseRecordsTest, UnknownFieldIsAnError) {
 TEST(ParseRecordsTest, RepeatedSingularFieldIsAnError) {
   EXPECT_THAT(ParseRecords("vm { id: \"a\" id: \"b\" }\n", "<stdin>"),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("<stdin>:1:")));
-  EXPECT_THAT(ParseRecords("vm { id: \"a\" id: \"b\" }\n", "<stdin>"),
+                       "<stdin>:1:14: Non-repeated field \"id\" is specified "
+                       "multiple times.\n"
+                       "vm { id: \"a\" id: \"b\" }\n"
+                       "             ^"));
+}
+
+TEST(ParseRecordsTest, BadValuesPointAtTheValue) {
+  EXPECT_THAT(ParseRecords("vm { config { cpu: 99999999999 } }", "<stdin>"),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("specified multiple times")));
+                       "<stdin>:1:20: Integer out of range (99999999999)\n"
+                       "vm { config { cpu: 99999999999 } }\n"
+                       "                   ^"));
+  EXPECT_THAT(ParseRecords("vm { storage { ro: maybe } }", "<stdin>"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("<stdin>:1:20: Invalid value for boolean "
+                                 "field \"ro\". Value: \"maybe\".")));
+}
+
+TEST(ParseRecordsTest, EndOfInputIsNamed) {
+  EXPECT_THAT(ParseRecords("vm {\n", "<stdin>"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "<stdin>:2:1: Expected identifier, got: end of input\n"
+                       "\n"
+                       "^"));
 }
 
 TEST(ParseRecordsTest, CaretFollowsTabs) {
