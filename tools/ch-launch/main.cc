@@ -166,7 +166,8 @@ int main(int argc, char** argv) {
   if (o.command == "debug") {
     std::string text = r.text.empty() ? "" : absl::StrJoin(r.text, "\n") + "\n";
     w = chtools::record::WriteAll(STDOUT_FILENO, text);
-  } else {
+  } else if (r.out.vm_size() > 0) {
+    // Nothing at all when nothing succeeded: a failure leaves stdout empty.
     w = chtools::record::WriteRecords(STDOUT_FILENO, r.out);
   }
   if (!w.ok()) return chtools::ExitCode(w);
