@@ -121,7 +121,8 @@ absl::StatusOr<ToolConfig> LoadToolConfig() {
   Override(config.mutable_ch_binary(), absl::GetFlag(FLAGS_ch_binary),
            "CHTOOLS_CH_BINARY");
 
-  if (config.root_dir().empty()) config.set_root_dir(std::string(kDefaultRootDir));
+  if (config.root_dir().empty())
+    config.set_root_dir(std::string(kDefaultRootDir));
   RETURN_IF_ERROR(CheckDir(config.mutable_root_dir(), "root_dir"));
   // The run dir follows the root unless given: a test or demo that points
   // --root-dir at a temporary dir then keeps everything under it.
@@ -136,10 +137,10 @@ absl::StatusOr<ToolConfig> LoadToolConfig() {
   if (config.stop_timeout_seconds() <= 0 ||
       config.terminate_grace_seconds() <= 0 ||
       config.socket_wait_seconds() <= 0) {
-    const char* key = config.stop_timeout_seconds() <= 0 ? "stop_timeout_seconds"
-                      : config.terminate_grace_seconds() <= 0
-                          ? "terminate_grace_seconds"
-                          : "socket_wait_seconds";
+    const char* key =
+        config.stop_timeout_seconds() <= 0      ? "stop_timeout_seconds"
+        : config.terminate_grace_seconds() <= 0 ? "terminate_grace_seconds"
+                                                : "socket_wait_seconds";
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": ", key, " must be at least 1"));
   }

@@ -22,9 +22,9 @@ using ::testing::HasSubstr;
 class LoadToolConfigTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    for (const char* name : {"CHTOOLS_ROOT_DIR", "CHTOOLS_RUN_DIR",
-                             "CHTOOLS_LOG_DIR", "CHTOOLS_CH_BINARY",
-                             "CHTOOLS_CONFIG"}) {
+    for (const char* name :
+         {"CHTOOLS_ROOT_DIR", "CHTOOLS_RUN_DIR", "CHTOOLS_LOG_DIR",
+          "CHTOOLS_CH_BINARY", "CHTOOLS_CONFIG"}) {
       ::unsetenv(name);
     }
     for (auto* flag : {&FLAGS_root_dir, &FLAGS_run_dir, &FLAGS_log_dir,
@@ -75,15 +75,15 @@ TEST_F(LoadToolConfigTest, PrecedenceFlagOverEnvOverFileOverDefault) {
   EXPECT_EQ(c.root_dir(), "/file/root");  // file only
   EXPECT_EQ(c.run_dir(), "/env/run");     // env over file
   EXPECT_EQ(c.log_dir(), "/env/log");
-  EXPECT_EQ(c.ch_binary(), "/flag/ch");   // flag over env over file
+  EXPECT_EQ(c.ch_binary(), "/flag/ch");  // flag over env over file
   EXPECT_EQ(c.stop_timeout_seconds(), 9);
-  EXPECT_EQ(c.terminate_grace_seconds(), 5);  // default kept
+  EXPECT_EQ(c.terminate_grace_seconds(), 5);     // default kept
   EXPECT_THAT(c.dns(), ElementsAre("9.9.9.9"));  // list replaced, not appended
 }
 
 TEST_F(LoadToolConfigTest, ConfigPathFromEnv) {
-  ::setenv("CHTOOLS_CONFIG", WriteConfig("root_dir: \"/from/env/file\"\n").c_str(),
-           1);
+  ::setenv("CHTOOLS_CONFIG",
+           WriteConfig("root_dir: \"/from/env/file\"\n").c_str(), 1);
   ASSERT_OK_AND_ASSIGN(ToolConfig c, LoadToolConfig());
   EXPECT_EQ(c.root_dir(), "/from/env/file");
   EXPECT_EQ(c.run_dir(), "/from/env/file/run");  // run dir follows the root
@@ -109,9 +109,9 @@ TEST_F(LoadToolConfigTest, RelativeDirsBecomeAbsolute) {
 TEST_F(LoadToolConfigTest, MissingNamedFileIsAnError) {
   std::string missing = dir_.Join("nope.txtpb");
   absl::SetFlag(&FLAGS_config, missing);
-  EXPECT_THAT(LoadToolConfig(),
-              StatusIs(absl::StatusCode::kNotFound,
-                       "config file " + missing + ": No such file or directory"));
+  EXPECT_THAT(LoadToolConfig(), StatusIs(absl::StatusCode::kNotFound,
+                                         "config file " + missing +
+                                             ": No such file or directory"));
   absl::SetFlag(&FLAGS_config, "");
   ::setenv("CHTOOLS_CONFIG", missing.c_str(), 1);
   EXPECT_THAT(LoadToolConfig(), StatusIs(absl::StatusCode::kNotFound));

@@ -75,7 +75,8 @@ Position OffendingToken(absl::string_view text, const FirstErrorCollector& e) {
                                                static_cast<int>(text.size()));
   IgnoreErrors ignore;
   google::protobuf::io::Tokenizer tokenizer(&input, &ignore);
-  tokenizer.set_comment_style(google::protobuf::io::Tokenizer::SH_COMMENT_STYLE);
+  tokenizer.set_comment_style(
+      google::protobuf::io::Tokenizer::SH_COMMENT_STYLE);
   tokenizer.set_require_space_after_number(false);
   tokenizer.set_allow_multiline_strings(true);
   auto quoted = [&](const std::string& token) {
@@ -87,8 +88,10 @@ Position OffendingToken(absl::string_view text, const FirstErrorCollector& e) {
   google::protobuf::io::Tokenizer::Token previous;
   while (tokenizer.Next()) {
     const auto& tok = tokenizer.current();
-    if (tok.line > e.line() || (tok.line == e.line() && tok.column >= e.column())) {
-      if (tok.line == e.line() && tok.column == e.column() && quoted(tok.text)) {
+    if (tok.line > e.line() ||
+        (tok.line == e.line() && tok.column >= e.column())) {
+      if (tok.line == e.line() && tok.column == e.column() &&
+          quoted(tok.text)) {
         return reported;
       }
       break;
@@ -119,9 +122,9 @@ absl::Status RenderError(absl::string_view text, absl::string_view source_name,
   std::string message = errors.message();
   // At EOF the tokenizer's current token is empty: "Expected X, got: ".
   if (absl::EndsWith(message, ": ")) message += "end of input";
-  return absl::InvalidArgumentError(
-      absl::StrCat(source_name, ":", pos.line + 1, ":", offset + 1, ": ",
-                   message, "\n", line, "\n", caret));
+  return absl::InvalidArgumentError(absl::StrCat(source_name, ":", pos.line + 1,
+                                                 ":", offset + 1, ": ", message,
+                                                 "\n", line, "\n", caret));
 }
 
 }  // namespace

@@ -159,9 +159,9 @@ TEST(ParseRecordsTest, CaretFollowsTabs) {
 }
 
 TEST(ParseRecordsTest, UnterminatedMessageReportsEnd) {
-  EXPECT_THAT(ParseRecords("vm {\n  id: \"a\"\n", "<stdin>"),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("<stdin>:3:1: ")));
+  EXPECT_THAT(
+      ParseRecords("vm {\n  id: \"a\"\n", "<stdin>"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("<stdin>:3:1: ")));
 }
 
 TEST(ParseMessageTest, ParsesOtherTypesAndClearsOutput) {
@@ -170,9 +170,9 @@ TEST(ParseMessageTest, ParsesOtherTypesAndClearsOutput) {
   ASSERT_OK(ParseMessage("root_dir: \"/srv\"\n", "c.txtpb", &config));
   EXPECT_EQ(config.root_dir(), "/srv");
   EXPECT_EQ(config.ch_binary(), "");
-  EXPECT_THAT(ParseMessage("root: 1\n", "c.txtpb", &config),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("c.txtpb:1:1: ")));
+  EXPECT_THAT(
+      ParseMessage("root: 1\n", "c.txtpb", &config),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("c.txtpb:1:1: ")));
   EXPECT_EQ(FormatMessage(config), "");
   config.set_stop_timeout_seconds(7);
   EXPECT_EQ(FormatMessage(config), "stop_timeout_seconds: 7\n");

@@ -9,9 +9,11 @@ namespace {
 using ::chtools::testing::StatusIs;
 
 TEST(TimestampsTest, FormatsUtcWithNanoseconds) {
-  absl::Time t = absl::FromUnixSeconds(1795806784) + absl::Nanoseconds(123456789);
+  absl::Time t =
+      absl::FromUnixSeconds(1795806784) + absl::Nanoseconds(123456789);
   EXPECT_EQ(record::FormatTime(t), "2026-11-27T19:13:04.123456789Z");
-  EXPECT_EQ(record::FormatTime(absl::FromUnixSeconds(0)), "1970-01-01T00:00:00.000000000Z");
+  EXPECT_EQ(record::FormatTime(absl::FromUnixSeconds(0)),
+            "1970-01-01T00:00:00.000000000Z");
 }
 
 TEST(TimestampsTest, RoundTrips) {

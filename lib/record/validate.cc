@@ -26,14 +26,16 @@ std::string Join(absl::string_view path, absl::string_view field) {
 
 absl::Status Invalid(absl::string_view path, absl::string_view field,
                      absl::string_view what) {
-  return absl::InvalidArgumentError(absl::StrCat(Join(path, field), ": ", what));
+  return absl::InvalidArgumentError(
+      absl::StrCat(Join(path, field), ": ", what));
 }
 
 absl::Status CheckId(absl::string_view id, absl::string_view path,
                      absl::string_view field, bool required) {
   if (id.empty() && !required) return absl::OkStatus();
   if (id.empty()) {
-    return Invalid(path, field, "missing: expected 16 lowercase hex characters");
+    return Invalid(path, field,
+                   "missing: expected 16 lowercase hex characters");
   }
   if (!IsValidId(id)) {
     return Invalid(path, field,
@@ -163,9 +165,9 @@ absl::Status ValidateNetwork(const NetworkConfig& n, absl::string_view path) {
     RETURN_IF_ERROR(CheckIpv4(n.ipv4().ip(), ip_path, "ip", true));
     RETURN_IF_ERROR(CheckIpv4(n.ipv4().gateway(), ip_path, "gateway", false));
     if (n.ipv4().prefix() < 1 || n.ipv4().prefix() > 32) {
-      return Invalid(ip_path, "prefix",
-                     absl::StrCat(n.ipv4().prefix(),
-                                  " is out of range: expected 1..32"));
+      return Invalid(
+          ip_path, "prefix",
+          absl::StrCat(n.ipv4().prefix(), " is out of range: expected 1..32"));
     }
   }
   return absl::OkStatus();
@@ -184,18 +186,18 @@ absl::Status ValidateBoot(const BootConfig& b, absl::string_view path) {
 
 }  // namespace
 
-absl::Status ValidateName(absl::string_view name, absl::string_view field_path) {
+absl::Status ValidateName(absl::string_view name,
+                          absl::string_view field_path) {
   static const re2::RE2 kName(
       re2::StringPiece(kNamePattern.data(), kNamePattern.size()));
   if (name.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field_path, ": missing: a VM needs a name matching ",
-                     kNamePattern));
+    return absl::InvalidArgumentError(absl::StrCat(
+        field_path, ": missing: a VM needs a name matching ", kNamePattern));
   }
   if (!re2::RE2::FullMatch(Piece(name), kName)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        field_path, ": \"", name, "\" is invalid: must match ", kNamePattern,
-        " (1-63 characters)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(field_path, ": \"", name, "\" is invalid: must match ",
+                     kNamePattern, " (1-63 characters)"));
   }
   return absl::OkStatus();
 }
@@ -252,8 +254,9 @@ absl::Status ValidateVm(const Vm& vm, absl::string_view field_path) {
                             absl::StrCat("snapshot_ids[", i, "]"), true));
   }
   if (vm.pid() < 0) {
-    return Invalid(field_path, "pid",
-                   absl::StrCat(vm.pid(), " is invalid: expected a process id"));
+    return Invalid(
+        field_path, "pid",
+        absl::StrCat(vm.pid(), " is invalid: expected a process id"));
   }
   RETURN_IF_ERROR(CheckPath(vm.api_socket(), field_path, "api_socket", false));
   RETURN_IF_ERROR(CheckTime(vm.created_at(), field_path, "created_at"));
@@ -276,10 +279,11 @@ absl::Status ValidateSnapshot(const Snapshot& s, absl::string_view field_path) {
   }
   if (s.cpu() < 0 || s.memory_bytes() < 0 || s.storage_bytes() < 0 ||
       s.nics() < 0) {
-    return Invalid(field_path, s.cpu() < 0             ? "cpu"
-                               : s.memory_bytes() < 0  ? "memory_bytes"
-                               : s.storage_bytes() < 0 ? "storage_bytes"
-                                                       : "nics",
+    return Invalid(field_path,
+                   s.cpu() < 0             ? "cpu"
+                   : s.memory_bytes() < 0  ? "memory_bytes"
+                   : s.storage_bytes() < 0 ? "storage_bytes"
+                                           : "nics",
                    "is negative: expected 0 or more");
   }
   for (int i = 0; i < s.files_size(); ++i) {
@@ -318,10 +322,10 @@ absl::Status ValidateRecords(const Records& records) {
                                   it->second, "]: ids must be unique"));
     }
     if (auto [it, added] = names.emplace(vm.config().name(), i); !added) {
-      return Invalid(path, "config.name",
-                     absl::StrCat("\"", vm.config().name(),
-                                  "\" is also the name of vm[", it->second,
-                                  "]: names must be unique"));
+      return Invalid(
+          path, "config.name",
+          absl::StrCat("\"", vm.config().name(), "\" is also the name of vm[",
+                       it->second, "]: names must be unique"));
     }
   }
   absl::flat_hash_map<std::string, int> snapshot_ids;

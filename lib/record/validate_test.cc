@@ -15,34 +15,43 @@ using ::chtools::testing::StatusIs;
 
 Vm GoodVm() {
   Vm vm;
-  absl::Status s = ParseMessage(R"pb(
-    id: "3f9c0a1b2c3d4e5f"
-    state: CREATED
-    config {
-      name: "web-1.example_a"
-      cpu: 1
-      memory_bytes: 536870912
-      storage_bytes: 10737418240
-    }
-    storage { path: "/r/oci/blobs/aa.erofs" ro: true serial: "cocoon-layer0" }
-    storage { path: "/r/run/cloudhypervisor/3f9c0a1b2c3d4e5f/cow.raw" }
-    network {
-      tap: "tap0"
-      mac: "02:42:0a:58:00:05"
-      num_queues: 2
-      queue_size: 256
-      netns_path: "/var/run/netns/cocoon-3f9c0a1b2c3d4e5f"
-      ipv4 { ip: "10.88.0.5" gateway: "10.88.0.1" prefix: 16 }
-    }
-    boot { kernel_path: "/r/vmlinuz" initrd_path: "/r/initrd.img" cmdline: "console=hvc0" }
-    image_blob_ids: "aabb"
-    run_dir: "/r/run/cloudhypervisor/3f9c0a1b2c3d4e5f"
-    log_dir: "/r/log/cloudhypervisor/3f9c0a1b2c3d4e5f"
-    snapshot_ids: "00112233445566ff"
-    created_at: "2026-11-27T19:13:04.123456789Z"
-    updated_at: "2026-11-27T19:13:04Z"
-  )pb",
-                                "<test>", &vm);
+  absl::Status s = ParseMessage(
+      R"pb(
+        id: "3f9c0a1b2c3d4e5f"
+        state: CREATED
+        config {
+          name: "web-1.example_a"
+          cpu: 1
+          memory_bytes: 536870912
+          storage_bytes: 10737418240
+        }
+        storage {
+          path: "/r/oci/blobs/aa.erofs"
+          ro: true
+          serial: "cocoon-layer0"
+        }
+        storage { path: "/r/run/cloudhypervisor/3f9c0a1b2c3d4e5f/cow.raw" }
+        network {
+          tap: "tap0"
+          mac: "02:42:0a:58:00:05"
+          num_queues: 2
+          queue_size: 256
+          netns_path: "/var/run/netns/cocoon-3f9c0a1b2c3d4e5f"
+          ipv4 { ip: "10.88.0.5" gateway: "10.88.0.1" prefix: 16 }
+        }
+        boot {
+          kernel_path: "/r/vmlinuz"
+          initrd_path: "/r/initrd.img"
+          cmdline: "console=hvc0"
+        }
+        image_blob_ids: "aabb"
+        run_dir: "/r/run/cloudhypervisor/3f9c0a1b2c3d4e5f"
+        log_dir: "/r/log/cloudhypervisor/3f9c0a1b2c3d4e5f"
+        snapshot_ids: "00112233445566ff"
+        created_at: "2026-11-27T19:13:04.123456789Z"
+        updated_at: "2026-11-27T19:13:04Z"
+      )pb",
+      "<test>", &vm);
   EXPECT_TRUE(s.ok()) << s;
   return vm;
 }
@@ -54,7 +63,9 @@ struct BadCase {
   const char* message;
 };
 
-TEST(ValidateVmTest, AcceptsGoodVm) { EXPECT_OK(ValidateVm(GoodVm(), "vm[0]")); }
+TEST(ValidateVmTest, AcceptsGoodVm) {
+  EXPECT_OK(ValidateVm(GoodVm(), "vm[0]"));
+}
 
 TEST(ValidateVmTest, NameBoundaries) {
   Vm vm = GoodVm();
@@ -95,19 +106,20 @@ TEST(ValidateVmTest, RejectsEachBadField) {
        [](Vm& v) { v.mutable_config()->set_storage_bytes(10737418239); },
        "vm[2].config.storage_bytes: 10737418239 is too small: at least "
        "10737418240 (10 GiB)"},
-      {"relative disk", [](Vm& v) { v.mutable_storage(1)->set_path("cow.raw"); },
+      {"relative disk",
+       [](Vm& v) { v.mutable_storage(1)->set_path("cow.raw"); },
        "vm[2].storage[1].path: \"cow.raw\" is not an absolute path"},
       {"comma disk", [](Vm& v) { v.mutable_storage(1)->set_path("/a,b"); },
        "vm[2].storage[1].path: \"/a,b\" contains ',', a newline or NUL, which "
        "Cloud Hypervisor's option syntax cannot carry"},
-      {"ro without serial",
-       [](Vm& v) { v.mutable_storage(0)->clear_serial(); },
+      {"ro without serial", [](Vm& v) { v.mutable_storage(0)->clear_serial(); },
        "vm[2].storage[0].serial: missing: a read-only disk needs a serial (the "
        "guest finds its layers by serial, e.g. \"cocoon-layer0\")"},
       {"mac", [](Vm& v) { v.mutable_network(0)->set_mac("02:42:0a:58:00"); },
        "vm[2].network[0].mac: \"02:42:0a:58:00\" is invalid: expected six hex "
        "pairs like 02:42:0a:58:00:05"},
-      {"tap", [](Vm& v) { v.mutable_network(0)->set_tap("a-very-long-tap-name"); },
+      {"tap",
+       [](Vm& v) { v.mutable_network(0)->set_tap("a-very-long-tap-name"); },
        "vm[2].network[0].tap: \"a-very-long-tap-name\" is invalid: expected an "
        "interface name of 1-15 letters, digits, '.', '_' or '-'"},
       {"odd queues", [](Vm& v) { v.mutable_network(0)->set_num_queues(3); },
@@ -117,7 +129,9 @@ TEST(ValidateVmTest, RejectsEachBadField) {
        "vm[2].network[0].queue_size: 300 is invalid: expected 0 (default) or a "
        "power of two up to 32768"},
       {"ip",
-       [](Vm& v) { v.mutable_network(0)->mutable_ipv4()->set_ip("10.88.0.256"); },
+       [](Vm& v) {
+         v.mutable_network(0)->mutable_ipv4()->set_ip("10.88.0.256");
+       },
        "vm[2].network[0].ipv4.ip: \"10.88.0.256\" is not an IPv4 address "
        "(expected a dotted quad like 10.0.0.2)"},
       {"gateway",
@@ -202,9 +216,10 @@ TEST(ValidateSnapshotTest, AcceptsAndRejects) {
                        ::testing::StartsWith("snapshot[0].name: \"a b\"")));
   bad = s;
   bad.set_data_dir("snap");
-  EXPECT_THAT(ValidateSnapshot(bad, "snapshot[0]"),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       "snapshot[0].data_dir: \"snap\" is not an absolute path"));
+  EXPECT_THAT(
+      ValidateSnapshot(bad, "snapshot[0]"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               "snapshot[0].data_dir: \"snap\" is not an absolute path"));
 }
 
 TEST(ValidateRecordsTest, NamesIndexAndDuplicates) {
@@ -224,10 +239,11 @@ TEST(ValidateRecordsTest, NamesIndexAndDuplicates) {
 
   bad = r;
   bad.mutable_vm(1)->mutable_config()->set_name("web-1.example_a");
-  EXPECT_THAT(ValidateRecords(bad),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       "vm[1].config.name: \"web-1.example_a\" is also the name "
-                       "of vm[0]: names must be unique"));
+  EXPECT_THAT(
+      ValidateRecords(bad),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               "vm[1].config.name: \"web-1.example_a\" is also the name "
+               "of vm[0]: names must be unique"));
   bad = r;
   bad.mutable_vm(1)->set_id("3f9c0a1b2c3d4e5f");
   EXPECT_THAT(ValidateRecords(bad),

@@ -27,7 +27,8 @@ std::string RunfilePath(absl::string_view relative) {
   if (srcdir.empty()) {
     // `bazel run` of a test: the runfiles tree sits beside the binary.
     std::error_code ec;
-    std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    std::filesystem::path exe =
+        std::filesystem::read_symlink("/proc/self/exe", ec);
     if (!ec) srcdir = exe.string() + ".runfiles";
   }
   std::string workspace = Env("TEST_WORKSPACE");
@@ -59,10 +60,12 @@ std::vector<std::string> ListCases(absl::string_view dir,
 }
 
 bool UpdatingGoldens() {
-  return Env("UPDATE_GOLDEN") == "1" && !Env("BUILD_WORKSPACE_DIRECTORY").empty();
+  return Env("UPDATE_GOLDEN") == "1" &&
+         !Env("BUILD_WORKSPACE_DIRECTORY").empty();
 }
 
-absl::Status WriteGolden(absl::string_view relative, absl::string_view contents) {
+absl::Status WriteGolden(absl::string_view relative,
+                         absl::string_view contents) {
   std::string path =
       absl::StrCat(Env("BUILD_WORKSPACE_DIRECTORY"), "/", relative);
   std::ofstream out(path, std::ios::binary | std::ios::trunc);

@@ -30,7 +30,8 @@ std::vector<std::string> ListCases(absl::string_view dir,
 bool UpdatingGoldens();
 
 // Writes `contents` to <BUILD_WORKSPACE_DIRECTORY>/<relative>.
-absl::Status WriteGolden(absl::string_view relative, absl::string_view contents);
+absl::Status WriteGolden(absl::string_view relative,
+                         absl::string_view contents);
 
 }  // namespace chtools::testing
 

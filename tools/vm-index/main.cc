@@ -82,7 +82,8 @@ int main(int argc, char** argv) {
   options.name_glob = absl::GetFlag(FLAGS_name);
   std::string format = absl::GetFlag(FLAGS_format);
   if (format.empty()) format = ::isatty(STDOUT_FILENO) ? "table" : "textproto";
-  absl::StatusOr<vm_index::Format> parsed_format = vm_index::ParseFormat(format);
+  absl::StatusOr<vm_index::Format> parsed_format =
+      vm_index::ParseFormat(format);
   if (!parsed_format.ok()) {
     return chtools::UsageError(parsed_format.status().message());
   }
@@ -90,7 +91,8 @@ int main(int argc, char** argv) {
   options.repair = absl::GetFlag(FLAGS_repair);
   options.now = absl::Now();
 
-  absl::StatusOr<chtools::ToolConfig> config = chtools::config::LoadToolConfig();
+  absl::StatusOr<chtools::ToolConfig> config =
+      chtools::config::LoadToolConfig();
   if (!config.ok()) return chtools::ExitCode(config.status());
   options.config = *config;
 

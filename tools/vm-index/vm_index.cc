@@ -2,6 +2,7 @@
 
 #include <fnmatch.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <utility>
@@ -81,8 +82,8 @@ absl::StatusOr<std::vector<std::string>> Refs(const Options& options,
   if (!from_stdin) {
     for (const std::string& arg : options.args) {
       if (arg == "-") {
-        return chtools::UsageStatus(
-            absl::StrCat(options.verb, ": \"-\" (stdin) cannot be mixed with refs"));
+        return chtools::UsageStatus(absl::StrCat(
+            options.verb, ": \"-\" (stdin) cannot be mixed with refs"));
       }
     }
     return options.args;
@@ -138,8 +139,8 @@ absl::Status Ls(const Options& options, Index& index, Output* output) {
     }
     Vm seen = Observe(vm, options.config);
     if (!options.states.empty() &&
-        std::find(options.states.begin(), options.states.end(),
-                  seen.state()) == options.states.end()) {
+        std::find(options.states.begin(), options.states.end(), seen.state()) ==
+            options.states.end()) {
       continue;
     }
     *records.add_vm() = std::move(seen);
@@ -172,8 +173,7 @@ absl::Status Put(const Options& options, const Input& input, Index& index,
   ASSIGN_OR_RETURN(Records records, ReadStream(input));
   if (records.snapshot_size() > 0 || records.finding_size() > 0) {
     return absl::InvalidArgumentError(absl::StrCat(
-        input.name, ": ",
-        records.snapshot_size() > 0 ? "snapshot" : "finding",
+        input.name, ": ", records.snapshot_size() > 0 ? "snapshot" : "finding",
         " records cannot be put: vm-index stores vm records only"));
   }
   // pid and api_socket describe a live process on output copies; they are
@@ -224,8 +224,9 @@ absl::Status Rm(const Options& options, const Input& input, Index& index,
     }
     if (proc.status().code() != absl::StatusCode::kNotFound) {
       output->errors.push_back(
-          absl::StrCat(label, ": cannot tell whether Cloud Hypervisor is "
-                              "running, not removed: ",
+          absl::StrCat(label,
+                       ": cannot tell whether Cloud Hypervisor is "
+                       "running, not removed: ",
                        proc.status().message()));
       continue;
     }
@@ -244,8 +245,10 @@ absl::Status Fsck(const Options& options, Index& index, Output* output) {
     return chtools::UsageStatus("fsck takes no arguments");
   }
   chtools::index::CheckContext ctx;
-  ctx.vm_run_parent = absl::StrCat(options.config.run_dir(), "/cloudhypervisor");
-  ctx.vm_log_parent = absl::StrCat(options.config.log_dir(), "/cloudhypervisor");
+  ctx.vm_run_parent =
+      absl::StrCat(options.config.run_dir(), "/cloudhypervisor");
+  ctx.vm_log_parent =
+      absl::StrCat(options.config.log_dir(), "/cloudhypervisor");
   ToolConfig config = options.config;
   ctx.is_alive = [config](const Vm& vm) {
     return chtools::process::FindChProcess(RunDirOf(vm, config),
@@ -297,8 +300,9 @@ absl::StatusOr<Format> ParseFormat(absl::string_view s) {
   if (s == "textproto") return Format::kTextproto;
   if (s == "table") return Format::kTable;
   if (s == "json") return Format::kJson;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "--format: unknown format \"", s, "\" (expected textproto, table or json)"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("--format: unknown format \"", s,
+                   "\" (expected textproto, table or json)"));
 }
 
 int ExitCodeOf(const absl::Status& status, const Output& output) {
@@ -326,13 +330,12 @@ absl::Status Run(const Options& options, const Input& input, Output* output) {
     return chtools::UsageStatus("--repair applies to fsck only");
   }
   if (verb == "ls" && !options.args.empty()) {
-    return chtools::UsageStatus(absl::StrCat(
-        "ls takes no arguments (got \"", options.args[0],
-        "\"); filter with --state and --name, or use get REF"));
+    return chtools::UsageStatus(
+        absl::StrCat("ls takes no arguments (got \"", options.args[0],
+                     "\"); filter with --state and --name, or use get REF"));
   }
   // Usage errors first, so they exit 2 whatever the state of the root dir.
-  if ((verb == "get" || verb == "rm") && options.args.empty() &&
-      input.is_tty) {
+  if ((verb == "get" || verb == "rm") && options.args.empty() && input.is_tty) {
     return chtools::UsageStatus(absl::StrCat(
         verb,
         " needs at least one REF (id, name or id prefix) or a record stream "

@@ -59,7 +59,8 @@ struct Output {
 absl::Status Run(const Options& options, const Input& input, Output* output);
 
 // "running,stopped" (any case) -> states. InvalidArgument for an unknown one.
-absl::StatusOr<std::vector<chtools::Vm::State>> ParseStates(absl::string_view s);
+absl::StatusOr<std::vector<chtools::Vm::State>> ParseStates(
+    absl::string_view s);
 
 // "textproto" | "table" | "json". InvalidArgument otherwise.
 absl::StatusOr<Format> ParseFormat(absl::string_view s);

@@ -66,7 +66,8 @@ Result RunTool(const std::string& root, const std::vector<std::string>& args,
   std::string out_path = root + "/.stdout", err_path = root + "/.stderr";
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, stdin_path.c_str(), O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 0, stdin_path.c_str(), O_RDONLY,
+                                   0);
   posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(),
                                    O_WRONLY | O_CREAT | O_TRUNC, 0600);
   posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(),
@@ -78,7 +79,7 @@ Result RunTool(const std::string& root, const std::vector<std::string>& args,
   argv.push_back(nullptr);
   std::vector<std::string> env_s = {
       "CHTOOLS_ROOT_DIR=" + root + "/root", "CHTOOLS_RUN_DIR=" + root + "/run",
-      "CHTOOLS_LOG_DIR=" + root + "/log", "CHTOOLS_CONFIG=/dev/null",
+      "CHTOOLS_LOG_DIR=" + root + "/log",   "CHTOOLS_CONFIG=/dev/null",
       "CHTOOLS_CH_BINARY=cloud-hypervisor", "PATH=/usr/bin:/bin"};
   std::vector<char*> envp;
   for (std::string& e : env_s) envp.push_back(e.data());
@@ -95,7 +96,8 @@ Result RunTool(const std::string& root, const std::vector<std::string>& args,
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.exit_code =
+      WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   r.out = ReadFile(out_path).value_or("");
   r.err = ReadFile(err_path).value_or("");
   return r;
@@ -116,7 +118,8 @@ std::string Normalize(std::string text, const std::string& tmp,
     const char* match_begin = match_end - match.size() - 2;
     result.append(last, match_begin);
     absl::StatusOr<absl::Time> t = chtools::record::ParseTime(match);
-    if (t.ok() && *t >= start - absl::Minutes(1) && *t <= end + absl::Minutes(1)) {
+    if (t.ok() && *t >= start - absl::Minutes(1) &&
+        *t <= end + absl::Minutes(1)) {
       result += "\"NOW\"";
     } else {
       result.append(match_begin, match_end);
@@ -148,7 +151,9 @@ CaseSpec ParseArgsFile(const std::string& text) {
   return spec;
 }
 
-bool Exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+bool Exists(const std::string& path) {
+  return ::access(path.c_str(), F_OK) == 0;
+}
 
 void CompareRecords(const std::string& what, const std::string& actual,
                     const std::string& expected_file) {
@@ -178,7 +183,8 @@ void CompareText(const std::string& what, const std::string& actual,
     }
     return;
   }
-  std::string want = Exists(path) ? ReadFile(path).value_or("<unreadable>") : "";
+  std::string want =
+      Exists(path) ? ReadFile(path).value_or("<unreadable>") : "";
   EXPECT_EQ(actual, want) << what;
 }
 
@@ -199,7 +205,8 @@ TEST_P(VmIndexGoldenTest, Case) {
     Result setup = RunTool(tmp.path(), {"put"}, base + ".setup.txtpb");
     ASSERT_EQ(setup.exit_code, 0) << setup.err;
   }
-  std::string in = Exists(base + ".in.txtpb") ? base + ".in.txtpb" : "/dev/null";
+  std::string in =
+      Exists(base + ".in.txtpb") ? base + ".in.txtpb" : "/dev/null";
   Result r = RunTool(tmp.path(), spec.args, in);
   absl::Time end = absl::Now();
   std::string out = Normalize(r.out, tmp.path(), start, end);
@@ -216,7 +223,8 @@ TEST_P(VmIndexGoldenTest, Case) {
   CompareText("stderr", err, c + ".err");
 
   if (Exists(base + ".after.txtpb")) {
-    Result after = RunTool(tmp.path(), {"ls", "--format=textproto"}, "/dev/null");
+    Result after =
+        RunTool(tmp.path(), {"ls", "--format=textproto"}, "/dev/null");
     ASSERT_EQ(after.exit_code, 0) << after.err;
     CompareRecords("ls afterwards",
                    Normalize(after.out, tmp.path(), start, absl::Now()),
@@ -230,15 +238,16 @@ std::vector<std::string> Cases() {
   return cases;
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Goldens, VmIndexGoldenTest, ::testing::ValuesIn(Cases()),
-    [](const ::testing::TestParamInfo<std::string>& info) {
-      std::string name = info.param;
-      for (char& ch : name) {
-        if (!isalnum(static_cast<unsigned char>(ch))) ch = '_';
-      }
-      return name;
-    });
+INSTANTIATE_TEST_SUITE_P(Goldens, VmIndexGoldenTest,
+                         ::testing::ValuesIn(Cases()),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           std::string name = info.param;
+                           for (char& ch : name) {
+                             if (!isalnum(static_cast<unsigned char>(ch)))
+                               ch = '_';
+                           }
+                           return name;
+                         });
 
 }  // namespace
 }  // namespace vm_index

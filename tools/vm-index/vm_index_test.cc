@@ -29,12 +29,22 @@ constexpr char kTwoVms[] = R"pb(
   vm {
     id: "3f9c0a1b2c3d4e5f"
     state: CREATED
-    config { name: "web" cpu: 2 memory_bytes: 1073741824 storage_bytes: 10737418240 }
+    config {
+      name: "web"
+      cpu: 2
+      memory_bytes: 1073741824
+      storage_bytes: 10737418240
+    }
   }
   vm {
     id: "3f9d000000000001"
     state: STOPPED
-    config { name: "db" cpu: 1 memory_bytes: 536870912 storage_bytes: 10737418240 }
+    config {
+      name: "db"
+      cpu: 1
+      memory_bytes: 536870912
+      storage_bytes: 10737418240
+    }
   }
 )pb";
 
@@ -54,7 +64,9 @@ class RunTest : public ::testing::Test {
     o.verb = verb;
     o.args = std::move(args);
     Input in;
-    in.read = [stdin_text]() -> absl::StatusOr<std::string> { return stdin_text; };
+    in.read = [stdin_text]() -> absl::StatusOr<std::string> {
+      return stdin_text;
+    };
     return vm_index::Run(o, in, out);
   }
 
@@ -67,7 +79,8 @@ TEST_F(RunTest, PutThenGetThroughInjectedIo) {
   ASSERT_OK(RunVerb("put", {}, kTwoVms, &out));
   EXPECT_TRUE(out.errors.empty());
   ASSERT_OK(RunVerb("get", {"db"}, "", &out));
-  ASSERT_OK_AND_ASSIGN(Records got, chtools::record::ParseRecords(out.text, "out"));
+  ASSERT_OK_AND_ASSIGN(Records got,
+                       chtools::record::ParseRecords(out.text, "out"));
   ASSERT_EQ(got.vm_size(), 1);
   EXPECT_EQ(got.vm(0).id(), "3f9d000000000001");
   EXPECT_EQ(ExitCodeOf(absl::OkStatus(), out), 0);
@@ -79,9 +92,10 @@ TEST_F(RunTest, BadStreamWritesNothing) {
                     "vm { id: \"00000000000000aa\" state: CREATED "
                     "config { name: \"x y\" cpu: 1 memory_bytes: 536870912 "
                     "storage_bytes: 10737418240 } }\n";
-  EXPECT_THAT(RunVerb("put", {}, bad, &out),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("<stdin>: vm[2].config.name: \"x y\" is invalid")));
+  EXPECT_THAT(
+      RunVerb("put", {}, bad, &out),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("<stdin>: vm[2].config.name: \"x y\" is invalid")));
   ASSERT_OK(RunVerb("ls", {}, "", &out));
   EXPECT_EQ(out.text, chtools::record::kRecordsHeader);
 }
@@ -126,11 +140,14 @@ TEST_F(RunTest, UsageErrorsComeBeforeTheIndex) {
 TEST(ParseTest, StatesAndFormats) {
   ASSERT_OK_AND_ASSIGN(auto states, ParseStates("running,STOPPED, error"));
   EXPECT_THAT(states, ElementsAre(Vm::RUNNING, Vm::STOPPED, Vm::ERROR));
-  EXPECT_THAT(ParseStates("sleeping"), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ParseStates("sleeping"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(ParseStates("state_unspecified"),
               StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(ParseFormat("json"), chtools::testing::IsOkAndHolds(Format::kJson));
-  EXPECT_THAT(ParseFormat("yaml"), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ParseFormat("json"),
+              chtools::testing::IsOkAndHolds(Format::kJson));
+  EXPECT_THAT(ParseFormat("yaml"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(OutputTest, HumanBytes) {
