@@ -61,7 +61,7 @@ run "$LAUNCH" start "$id"
 # Console (the PTY from vm.info): the guest knows its name and cmdline.
 run "$CONSOLE" --timeout=1s web <<<$'hostname\ncat /proc/cmdline\nip link'
 [[ $rc == 0 ]] || die "console rc=$rc"
-[[ $out == *$'# web\n'* || $out == *$'# web\r\n'* ]] || die "hostname is not web"
+has_line web || die "hostname is not web"
 [[ $out == *"$want_cmdline"* ]] || die "/proc/cmdline differs"
 [[ $out == *"eth0: 02:42:0a:58:00:05"* ]] || die "ip link"
 

@@ -51,3 +51,7 @@ cleanup() {
   return 0
 }
 trap cleanup EXIT
+
+# has_line TEXT: some console output line in $out is TEXT (after the guest
+# prompt "root@host:~# ", if any, and a trailing CR).
+has_line() { sed 's/\r$//; s/^root@[^#]*# //' <<<"$out" | grep -qxF -- "$1"; }

@@ -15,11 +15,12 @@ TEST(ParseEscapeCharTest, CaretNotation) {
   EXPECT_THAT(ParseEscapeChar("^a"), IsOkAndHolds('\x01'));
   EXPECT_THAT(ParseEscapeChar("^X"), IsOkAndHolds('\x18'));
   EXPECT_THAT(ParseEscapeChar("~"), IsOkAndHolds('~'));
+  EXPECT_THAT(ParseEscapeChar("^"), IsOkAndHolds('^'));
   EXPECT_EQ(EscapeCharName('\x1d'), "^]");
 }
 
 TEST(ParseEscapeCharTest, Refused) {
-  for (const char* bad : {"", "^", "^1", "ab", "^@", "^J", "^M", "\x7f", "\xc3"}) {
+  for (const char* bad : {"", "^1", "ab", "^@", "^J", "^M", "\x7f", "\xc3"}) {
     EXPECT_THAT(ParseEscapeChar(bad), StatusIs(absl::StatusCode::kInvalidArgument)) << bad;
   }
 }

@@ -114,8 +114,13 @@ absl::StatusOr<Vm> CreateVm(const Env& env, Vm in) {
   } else {
     pins.insert(Stem(in.storage(0).path()));
   }
-  pins.erase("");
-  for (const std::string& p : pins) vm.add_image_blob_ids(p);
+  // Only names of image-store blobs (lowercase hex) are pins; files given
+  // by path from elsewhere have no blob for a GC to keep.
+  for (const std::string& p : pins) {
+    if (!p.empty() && p.find_first_not_of("0123456789abcdef") == std::string::npos) {
+      vm.add_image_blob_ids(p);
+    }
+  }
 
   // The final storage and cmdline, built (and so validated) before any side
   // effect.

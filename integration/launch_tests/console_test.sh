@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# ch-console: usage errors, a stopped VM, pipe mode, and the interactive mode
+# on a real pseudo-terminal (raw mode restored, ^] ? help, ^] . disconnect,
+# --escape-char, window size forwarded to the PTY console).
+source "$(dirname "$0")/lib.sh"
+make_direct_files
+"$LAUNCH" create --name con --cpu 1 --memory 512M --kernel "$T/img/vmlinuz" \
+  --initrd "$T/img/initrd.img" --layer "$T/img/layer0.erofs" >/dev/null \
+  || die "create"
+# Without a NIC the direct-boot guest has no cocoon.hostname= (reference 4.2).
+host=localhost
+
+run "$CONSOLE" --escape-char=^1 con
+[[ $rc == 2 && $err == *"--escape-char=^1"* ]] || die "bad escape char"
+run "$CONSOLE"
+[[ $rc == 2 ]] || die "no ref"
+run "$CONSOLE" --timeout=1s con </dev/null
+[[ $rc == 1 && -z $out && $err == *'vm "con": console: not running'* ]] || die "stopped VM: $err"
+run "$CONSOLE" --timeout=1s nope </dev/null
+[[ $rc == 1 && $err == *'vm "nope": not found'* ]] || die "unknown VM"
+
+run "$LAUNCH" start con
+[[ $rc == 0 ]] || die "start"
+
+# Pipe mode: stdin to the console until EOF, output until --timeout.
+start_ns=$(date +%s%N)
+run "$CONSOLE" --timeout=500ms con <<<hostname
+ms=$(( ($(date +%s%N) - start_ns) / 1000000 ))
+[[ $rc == 0 ]] && has_line "$host" || die "pipe hostname"
+(( ms >= 500 && ms < 3000 )) || die "--timeout=500ms took $ms ms"
+
+# Interactive: drive ch-console on a pty.
+chpid=$(cat "$T"/run/cloudhypervisor/*/ch.pid)
+run python3 - "$CONSOLE" "$host" "$chpid" <<'PY'
+import os, pty, select, sys, termios, time, fcntl, struct
+console, host, chpid = sys.argv[1], sys.argv[2], sys.argv[3]
+
+def console_pty_size():
+    # The PTY CH serves the console on (its /dev/pts/N).
+    for f in os.listdir("/proc/%s/fd" % chpid):
+        target = os.readlink("/proc/%s/fd/%s" % (chpid, f))
+        if target.startswith("/dev/pts/") and target != "/dev/pts/ptmx":
+            fd = os.open(target, os.O_RDONLY | os.O_NOCTTY)
+            rows, cols, _, _ = struct.unpack("HHHH", fcntl.ioctl(fd, termios.TIOCGWINSZ, b"\0" * 8))
+            os.close(fd)
+            return rows, cols
+    return None
+
+def wait_size(want):
+    end = time.time() + 5
+    while console_pty_size() != want and time.time() < end:
+        time.sleep(0.02)
+    return console_pty_size()
+
+def session(args, keys):
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(console, [console] + args + ["con"])
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 111, 0, 0))
+    before = termios.tcgetattr(fd)
+    out = b""
+    def read_until(pat, timeout=5):
+        nonlocal out
+        end = time.time() + timeout
+        while pat not in out and time.time() < end:
+            r, _, _ = select.select([fd], [], [], 0.1)
+            if r:
+                try:
+                    out += os.read(fd, 4096)
+                except OSError:
+                    break
+        return pat in out
+    assert read_until(b"escape sequence"), out
+    raw = termios.tcgetattr(fd)
+    assert not (raw[3] & termios.ECHO) and not (raw[3] & termios.ICANON), "not raw"
+    got = wait_size((33, 111))
+    assert got == (33, 111), ("initial window size", got)
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    got = wait_size((40, 120))
+    assert got == (40, 120), ("SIGWINCH not forwarded", got)
+    for k, pat in keys:
+        os.write(fd, k)
+        if pat:
+            assert read_until(pat), (k, pat, out)
+    _, status = os.waitpid(pid, 0)
+    read_until(b"Disconnected", 1)
+    after = termios.tcgetattr(fd)
+    assert after == before, "terminal not restored"
+    return os.waitstatus_to_exitcode(status), out
+
+code, out = session([], [(b"hostname\r", host.encode() + b"\nroot@"),
+                         (b"\x1d?", b"disconnect"),
+                         (b"\x1d.", None)])
+assert code == 0, code
+assert b"Disconnected from con." in out, out
+code, out = session(["--escape-char=^x"], [(b"\x1d.", None), (b"\x18.", None)])
+assert code == 0 and b"escape sequence: ^X." in out, out
+print("ok")
+PY
+[[ $rc == 0 && $out == ok ]] || die "interactive session"
+
+run "$LAUNCH" stop con
+[[ $rc == 0 ]] || die "stop"
+echo PASS

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# ch-launch failure paths: input errors, rollback of a failed create, a pid
+# file naming an unrelated process, a crashed CH, a failed launch, an `error`
+# record whose CH is alive.
+source "$(dirname "$0")/lib.sh"
+INDEX=$(realpath "$4")
+make_direct_files
+K=(--kernel "$T/img/vmlinuz" --initrd "$T/img/initrd.img" --layer "$T/img/layer0.erofs")
+nothing_left() {
+  [[ -z $(ls -A "$T/run/cloudhypervisor" 2>/dev/null) ]] || die "run dir left: $(ls "$T/run/cloudhypervisor")"
+  [[ -z $(ls -A "$T/log/cloudhypervisor" 2>/dev/null) ]] || die "log dir left"
+  [[ -z $(ls -A "$T/root/cloudhypervisor/db/vms" 2>/dev/null) ]] || die "record left"
+  [[ -z $(ls -A "$T/root/cloudhypervisor/db/names" 2>/dev/null) ]] || die "name left"
+}
+
+# Usage errors: exit 2, nothing on stdout, nothing made.
+run "$LAUNCH" create --name web "${K[@]}" --nic "tap=t0,ip=10.0.0.2/33"
+[[ $rc == 2 && -z $out && $err == *"--nic tap=t0,ip=10.0.0.2/33"*prefix* ]] || die "bad --nic"
+run "$LAUNCH" create --name web --kernel "$T/img/vmlinuz"
+[[ $rc == 2 && -z $out && $err == *--initrd* ]] || die "kernel without initrd"
+run "$LAUNCH" frobnicate web
+[[ $rc == 2 && -z $out && $err == *'unknown command "frobnicate"'* ]] || die "unknown command"
+run "$LAUNCH" stop --timeout=soon web
+[[ $rc == 2 && -z $out ]] || die "bad --timeout"
+run "$LAUNCH" create --name web --memory 1G --memory-typo 1 "${K[@]}"
+[[ $rc == 2 && -z $out ]] || die "unknown flag"
+nothing_left
+
+# More vCPUs than the host has: refused, never clamped.
+run "$LAUNCH" create --name web --cpu $(( $(nproc) + 1 )) "${K[@]}"
+[[ $rc == 1 && -z $out && $err == *"vm \"web\": create: config.cpu: $(( $(nproc) + 1 )) vCPUs requested but the host has $(nproc) CPUs"* ]] \
+  || die "cpu above host"
+nothing_left
+
+# A missing kernel: the placeholder, dirs and COW are all rolled back.
+run "$LAUNCH" create --name web --kernel "$T/img/nope" --initrd "$T/img/initrd.img"
+[[ $rc == 1 && -z $out && $err == *'vm "web": create: kernel '"$T/img/nope"': No such file'* ]] || die "missing kernel"
+nothing_left
+# A stream with one good and one bad VM: the good one is printed, exit 1.
+printf 'vm { config { name: "a" cpu: 1 memory_bytes: 536870912 storage_bytes: 10737418240 }
+  boot { kernel_path: "%s" initrd_path: "%s" } }
+vm { config { name: "b" cpu: 1 memory_bytes: 1 storage_bytes: 10737418240 }
+  boot { kernel_path: "%s" initrd_path: "%s" } }\n' \
+  "$T/img/vmlinuz" "$T/img/initrd.img" "$T/img/vmlinuz" "$T/img/initrd.img" >"$T/in.txtpb"
+run "$LAUNCH" create <"$T/in.txtpb"
+[[ $rc == 1 && $(grep -c '^vm {' <<<"$out") == 1 && $(field name) == a ]] || die "partial stream"
+[[ $err == *'vm "b": create: config.memory_bytes'* ]] || die "memory error: $err"
+run "$LAUNCH" create <<<'vm { bogus: 1 }'
+[[ $rc == 2 && -z $out && $err == *"<stdin>:1:"* ]] || die "parse error"
+
+# Name taken: AlreadyExists, the existing VM untouched.
+run_dir_a=$(ls -d "$T"/run/cloudhypervisor/*)
+run "$LAUNCH" create --name a --cpu 1 "${K[@]}"
+[[ $rc == 1 && -z $out && $err == *'name already used'* && -e $run_dir_a/cow.raw ]] || die "dup name"
+
+# A pid file naming an unrelated process (even one whose argv holds this
+# VM's api.sock) is never signalled, and does not count as running.
+bash -c 'sleep 600; :' decoy "$run_dir_a/api.sock" &
+decoy=$!
+echo "$decoy" >"$run_dir_a/ch.pid"
+run "$LAUNCH" stop a
+[[ $rc == 0 ]] || die "stop with a decoy pid"
+kill -0 "$decoy" 2>/dev/null || die "decoy was signalled by stop"
+echo "$decoy" >"$run_dir_a/ch.pid"
+run "$LAUNCH" start a
+[[ $rc == 0 && $(field state) == RUNNING && $(field pid) != "$decoy" ]] || die "start over a decoy pid file"
+kill -0 "$decoy" 2>/dev/null || die "decoy was signalled by start"
+pid=$(field pid)
+
+# An `error` record whose CH is alive becomes running again (no relaunch).
+"$INDEX" get a | sed 's/state: RUNNING/state: ERROR/; /^ *pid:/d; /^ *api_socket:/d' | "$INDEX" put >/dev/null \
+  || die "vm-index put"
+run "$LAUNCH" start a
+[[ $rc == 0 && $(field state) == RUNNING && $(field pid) == "$pid" ]] || die "error -> running"
+
+# A crashed CH: stale api.sock and ch.pid are cleaned, start works.
+kill -9 "$pid"
+while [[ -e /proc/$pid && $(awk '{print $3}' /proc/$pid/stat 2>/dev/null) != Z ]]; do sleep 0.01; done
+[[ -S $run_dir_a/api.sock ]] || die "expected a stale socket"
+run "$LAUNCH" start a
+[[ $rc == 0 && $(field state) == RUNNING && $(field pid) != "$pid" ]] || die "start after crash"
+run "$LAUNCH" stop a
+[[ $rc == 0 ]] || die "stop"
+
+# A launch that fails (the kernel vanished): state ERROR, CH's reason shown.
+mv "$T/img/vmlinuz" "$T/img/vmlinuz.gone"
+run "$LAUNCH" start a
+[[ $rc == 1 && -z $out && $err == *'vm "a": start: '* ]] || die "failed launch"
+run "$INDEX" get a
+[[ $(field state) == ERROR ]] || die "state after failed launch"
+[[ ! -e $run_dir_a/ch.pid ]] || die "pid file after failed launch"
+mv "$T/img/vmlinuz.gone" "$T/img/vmlinuz"
+run "$LAUNCH" start a
+[[ $rc == 0 && $(field state) == RUNNING ]] || die "start after fixing"
+
+# rm: one ref fails, the other succeeds; exit 1, the success printed.
+run "$LAUNCH" rm --force a nope
+[[ $rc == 1 && $(field name) == a && $err == *'vm "nope": not found'* ]] || die "rm mixed"
+kill "$decoy"
+nothing_left
+echo PASS
