@@ -1,0 +1,187 @@
+// Conformance: CH v51's process behaviour (reference cloud-hypervisor.md
+// section 7, gotchas 1, 2, 3 and 14). Each test fails if the simulator stops
+// reproducing the gotcha it is named after.
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "integration/conformance/sim_fixture.h"
+#include "lib/testing/status_matchers.h"
+
+namespace chtools::conformance {
+namespace {
+
+using ::chtools::testing::StatusIs;
+using ::testing::HasSubstr;
+using process::ExitInfo;
+
+bool Exists(const std::string& path) {
+  struct stat st;
+  return lstat(path.c_str(), &st) == 0;
+}
+
+// Gotcha 1: the socket is bound before the CLI config is even parsed; a
+// failed start exits 1 and leaves the socket file behind.
+TEST(Gotcha01SocketFirst, ConfigErrorExits1AndLeavesTheSocket) {
+  chapi::testing::SocketDir dir;
+  std::string sock = dir.Join("api.sock");
+  WriteFile(dir.Join("vmlinux"), "k");
+  ASSERT_OK_AND_ASSIGN(process::CommandResult r,
+                       RunSim({"--api-socket", sock, "--kernel", dir.Join("vmlinux"),
+                               "--disk", "path=/x.raw,bogus=1"}));
+  EXPECT_EQ(r.exit, ExitInfo::Exited(1)) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("Error: Cloud Hypervisor exited with the following chain of errors:"));
+  EXPECT_THAT(r.err, HasSubstr("Error parsing --disk"));
+  EXPECT_THAT(r.err, HasSubstr("unknown option: bogus"));
+  EXPECT_TRUE(Exists(sock)) << "v51 leaves the API socket of a failed start";
+}
+
+TEST(Gotcha01SocketFirst, BootFailureExits1AndLeavesTheSocket) {
+  chapi::testing::SocketDir dir;
+  std::string sock = dir.Join("api.sock");
+  WriteFile(dir.Join("vmlinux"), "k");
+  ASSERT_OK_AND_ASSIGN(process::CommandResult r,
+                       RunSim({"--api-socket", sock, "--kernel", dir.Join("vmlinux"),
+                               "--disk", "path=" + dir.Join("missing.raw")}));
+  EXPECT_EQ(r.exit, ExitInfo::Exited(1)) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("Cannot open disk path"));
+  EXPECT_TRUE(Exists(sock));
+}
+
+TEST(Gotcha01SocketFirst, ExistingSocketPathRefusesToStart) {
+  chapi::testing::SocketDir dir;
+  std::string sock = dir.Join("api.sock");
+  WriteFile(sock, "");  // any leftover file at the path
+  ASSERT_OK_AND_ASSIGN(process::CommandResult r, RunSim({"--api-socket", sock}));
+  EXPECT_EQ(r.exit, ExitInfo::Exited(1));
+  EXPECT_THAT(r.err, HasSubstr("Error creation API server's socket"));
+  EXPECT_THAT(r.err, HasSubstr("Address already in use (os error 98)"));
+}
+
+TEST(Gotcha01SocketFirst, SlowBindKnobStillServes) {
+  // CHSIM_BIND_DELAY_MS delays the bind; WaitForApiSocket must still see it.
+  SimOptions o;
+  o.extra_env = {"CHSIM_BIND_DELAY_MS=300"};
+  ASSERT_OK_AND_ASSIGN(auto sim, Sim::Start(o));
+  ASSERT_OK(sim->client().Ping());
+}
+
+// Gotcha 2: the socket is unlinked only on a clean exit.
+TEST(Gotcha02UnlinkOnCleanExit, VmmShutdown) {
+  ASSERT_OK_AND_ASSIGN(auto sim, Sim::Start());
+  ASSERT_OK(sim->client().ShutdownVmm());
+  EXPECT_EQ(sim->WaitExit(), ExitInfo::Exited(0));
+  EXPECT_FALSE(Exists(sim->api_socket()));
+}
+
+TEST(Gotcha02UnlinkOnCleanExit, SigtermAndSigint) {
+  for (int sig : {SIGTERM, SIGINT}) {
+    ASSERT_OK_AND_ASSIGN(auto sim, Sim::Start());
+    ASSERT_OK(sim->client().Create(BootableConfig(sim->dir())));
+    ASSERT_OK(sim->client().Boot());
+    ASSERT_OK(sim->child().Signal(sig));
+    EXPECT_EQ(sim->WaitExit(), ExitInfo::Exited(0)) << "signal " << sig;
+    EXPECT_FALSE(Exists(sim->api_socket())) << "signal " << sig;
+  }
+}
+
+TEST(Gotcha02UnlinkOnCleanExit, SigkillLeavesTheSocket) {
+  ASSERT_OK_AND_ASSIGN(auto sim, Sim::Start());
+  ASSERT_OK(sim->child().Signal(SIGKILL));
+  EXPECT_EQ(sim->WaitExit(), ExitInfo::Signaled(SIGKILL));
+  EXPECT_TRUE(Exists(sim->api_socket()));
+  // ... and a stale socket refuses connections.
+  EXPECT_THAT(sim->client().Ping(), StatusIs(absl::StatusCode::kUnavailable));
+}
+
+// Gotcha 3: clap usage errors exit 2; config value errors exit 1.
+TEST(Gotcha03ExitCodes, RepeatedFlagIsUsageError) {
+  chapi::testing::SocketDir dir;
+  WriteFile(dir.Join("k"), "k");
+  ASSERT_OK_AND_ASSIGN(process::CommandResult r,
+                       RunSim({"--api-socket", dir.Join("api.sock"), "--kernel", dir.Join("k"),
+                               "--disk", "path=/a.raw", "--disk", "path=/b.raw"}));
+  EXPECT_EQ(r.exit, ExitInfo::Exited(2)) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("cannot be used multiple times"));
+  EXPECT_FALSE(Exists(dir.Join("api.sock"))) << "clap fails before the socket";
+}
+
+TEST(Gotcha03ExitCodes, VmConfigWithoutPayloadIsUsageError) {
+  chapi::testing::SocketDir dir;
+  ASSERT_OK_AND_ASSIGN(process::CommandResult r,
+                       RunSim({"--api-socket", dir.Join("api.sock"), "--cpus", "boot=2"}));
+  EXPECT_EQ(r.exit, ExitInfo::Exited(2)) << r.err;
+  ASSERT_OK_AND_ASSIGN(r, RunSim({"--api-socket", dir.Join("api.sock"), "--restore",
+                                  "source_url=file:///x", "--serial", "pty"}));
+  EXPECT_EQ(r.exit, ExitInfo::Exited(2)) << r.err;
+}
+
+TEST(Gotcha03ExitCodes, NoArgumentsPrintsHelpAndExits2) {
+  ASSERT_OK_AND_ASSIGN(process::CommandResult r, RunSim({}));
+  EXPECT_EQ(r.exit, ExitInfo::Exited(2));
+}
+
+TEST(Gotcha03ExitCodes, ConfigValueErrorExits1WithChain) {
+  chapi::testing::SocketDir dir;
+  WriteFile(dir.Join("k"), "k");
+  ASSERT_OK_AND_ASSIGN(process::CommandResult r,
+                       RunSim({"--api-socket", dir.Join("api.sock"), "--kernel", dir.Join("k"),
+                               "--cpus", "boot=x"}));
+  EXPECT_EQ(r.exit, ExitInfo::Exited(1)) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("Error parsing --cpus"));
+  // v51 has no resume= on --restore: a value error (exit 1), not clap's.
+  ASSERT_OK_AND_ASSIGN(r, RunSim({"--api-socket", dir.Join("api2.sock"), "--restore",
+                                  "source_url=file:///x,resume=true"}));
+  EXPECT_EQ(r.exit, ExitInfo::Exited(1)) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("unknown option: resume"));
+}
+
+TEST(Gotcha03ExitCodes, VersionExits0) {
+  ASSERT_OK_AND_ASSIGN(process::CommandResult r, RunSim({"--version"}));
+  EXPECT_EQ(r.exit, ExitInfo::Exited(0));
+  EXPECT_EQ(r.out, "cloud-hypervisor v51.0\n");
+}
+
+// Gotcha 14: a guest power-off (here: a power button the guest honours)
+// ends the whole process with exit 0 and a removed socket.
+TEST(Gotcha14GuestPowerOff, PowerButtonEndsTheProcessWithExit0) {
+  ASSERT_OK_AND_ASSIGN(auto sim, Sim::Start());
+  ASSERT_OK(sim->client().Create(BootableConfig(sim->dir())));
+  ASSERT_OK(sim->client().Boot());
+  ASSERT_OK(sim->client().PowerButton());  // 204 at once
+  EXPECT_EQ(sim->WaitExit(), ExitInfo::Exited(0));
+  EXPECT_FALSE(Exists(sim->api_socket()));
+}
+
+TEST(Gotcha14GuestPowerOff, IgnoredPowerButtonKeepsRunning) {
+  SimOptions o;
+  o.extra_env = {"CHSIM_IGNORE_POWER_BUTTON=1"};
+  ASSERT_OK_AND_ASSIGN(auto sim, Sim::Start(o));
+  ASSERT_OK(sim->client().Create(BootableConfig(sim->dir())));
+  ASSERT_OK(sim->client().Boot());
+  ASSERT_OK(sim->client().PowerButton());
+  EXPECT_EQ(sim->WaitExit(absl::Seconds(1)), std::nullopt);
+  ASSERT_OK_AND_ASSIGN(nlohmann::json info, sim->client().Info());
+  EXPECT_EQ(info["state"], "Running");
+}
+
+TEST(Gotcha14GuestPowerOff, PayloadOnTheCommandLineBootsAtOnce) {
+  chapi::testing::SocketDir files;
+  WriteFile(files.Join("k"), "k");
+  MakeRawDisk(files.Join("d.raw"));
+  SimOptions o;
+  o.args = {"--kernel", files.Join("k"), "--disk", "path=" + files.Join("d.raw"),
+            "--console", "off"};
+  ASSERT_OK_AND_ASSIGN(auto sim, Sim::Start(o));
+  ASSERT_OK_AND_ASSIGN(nlohmann::json info, sim->client().Info());
+  EXPECT_EQ(info["state"], "Running");
+}
+
+}  // namespace
+}  // namespace chtools::conformance

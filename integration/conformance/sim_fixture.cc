@@ -1,0 +1,163 @@
+#include "integration/conformance/sim_fixture.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "lib/base/unique_fd.h"
+#include "lib/chapi/wait_socket.h"
+
+extern char** environ;
+
+namespace chtools::conformance {
+
+std::string SimBinary() {
+  char buf[PATH_MAX];
+  if (realpath("integration/sim/cloud-hypervisor", buf) == nullptr) {
+    return "integration/sim/cloud-hypervisor";
+  }
+  return buf;
+}
+
+Sim::Sim(process::Child child, std::unique_ptr<chapi::testing::SocketDir> dir)
+    : owned_dir_(std::move(dir)),
+      dir_(*owned_dir_),
+      api_socket_(dir_.Join("api.sock")),
+      child_(std::move(child)),
+      client_(std::make_unique<chapi::Client>(api_socket_, absl::Seconds(20))) {}
+
+Sim::~Sim() = default;  // process::Child kills and reaps
+
+absl::StatusOr<std::unique_ptr<Sim>> Sim::Start(SimOptions options) {
+  auto dir = std::make_unique<chapi::testing::SocketDir>();
+  std::string sock = dir->Join("api.sock");
+  UniqueFd out(::open(dir->Join("out").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+  UniqueFd err(::open(dir->Join("err").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+  process::SpawnOptions o;
+  o.argv = {SimBinary()};
+  if (options.api_socket) {
+    o.argv.push_back("--api-socket");
+    o.argv.push_back(sock);
+  }
+  o.argv.insert(o.argv.end(), options.args.begin(), options.args.end());
+  if (!options.extra_env.empty()) {
+    for (char** e = environ; *e != nullptr; ++e) o.env.push_back(*e);
+    o.env.insert(o.env.end(), options.extra_env.begin(), options.extra_env.end());
+  }
+  o.stdout_fd = out.get();
+  o.stderr_fd = err.get();
+  o.netns_path = options.netns_path;
+  o.cwd = dir->path();
+  absl::StatusOr<process::Child> child = process::Spawn(o);
+  if (!child.ok()) return child.status();
+  int pidfd = child->pidfd();
+  std::unique_ptr<Sim> sim(new Sim(*std::move(child), std::move(dir)));
+  if (options.wait && options.api_socket) {
+    absl::Status s = chapi::WaitForApiSocket(sock, pidfd, absl::Seconds(20));
+    if (!s.ok()) {
+      return absl::Status(s.code(), absl::StrCat(s.message(), "; simulator stderr: ",
+                                                 sim->Stderr()));
+    }
+  }
+  return sim;
+}
+
+std::optional<process::ExitInfo> Sim::WaitExit(absl::Duration timeout) {
+  absl::StatusOr<std::optional<process::ExitInfo>> r = child_.WaitFor(timeout);
+  if (!r.ok()) return std::nullopt;
+  return *r;
+}
+
+std::string Sim::Stderr() const { return ReadFile(dir_.Join("err")); }
+std::string Sim::Stdout() const { return ReadFile(dir_.Join("out")); }
+
+absl::StatusOr<chapi::HttpResponse> Sim::Raw(absl::string_view method,
+                                             absl::string_view endpoint,
+                                             absl::string_view body,
+                                             absl::Duration timeout) {
+  return chapi::UnixHttpRequest(api_socket_, method,
+                                absl::StrCat("/api/v1/", endpoint), body, timeout);
+}
+
+absl::StatusOr<process::CommandResult> RunSim(const std::vector<std::string>& args,
+                                              absl::Duration timeout) {
+  std::vector<std::string> argv = {SimBinary()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return process::RunCommand(argv, timeout);
+}
+
+ScratchNetns::ScratchNetns(process::Child holder)
+    : holder_(std::move(holder)),
+      path_(absl::StrCat("/proc/", holder_.pid(), "/ns/net")) {}
+
+absl::StatusOr<std::unique_ptr<ScratchNetns>> ScratchNetns::Create() {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) return absl::InternalError("pipe2");
+  UniqueFd r(p[0]), w(p[1]);
+  process::SpawnOptions o;
+  o.argv = {"unshare", "-n", "sh", "-c", "ip link set lo up; echo ready; exec sleep 100000"};
+  o.stdout_fd = w.get();
+  absl::StatusOr<process::Child> holder = process::Spawn(o);
+  if (!holder.ok()) return holder.status();
+  w.reset();
+  char buf[6];
+  if (::read(r.get(), buf, sizeof(buf)) != 6) {
+    return absl::InternalError("unshare -n did not come up");
+  }
+  return std::unique_ptr<ScratchNetns>(new ScratchNetns(*std::move(holder)));
+}
+
+absl::StatusOr<process::CommandResult> ScratchNetns::Run(
+    const std::vector<std::string>& argv) {
+  process::SpawnOptions o;
+  o.argv = argv;
+  o.netns_path = path_;
+  return process::RunCommand(o, absl::Seconds(20));
+}
+
+void WriteFile(const std::string& path, absl::string_view content) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f.write(content.data(), static_cast<std::streamsize>(content.size()));
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+void MakeRawDisk(const std::string& path, size_t size) {
+  WriteFile(path, std::string(4096, 'd'));
+  if (::truncate(path.c_str(), static_cast<off_t>(size)) != 0) std::abort();
+}
+
+nlohmann::json BootableConfig(const std::string& dir, absl::string_view console_mode,
+                              int64_t memory_bytes) {
+  std::string kernel = dir + "/vmlinux";
+  std::string disk = dir + "/disk0.raw";
+  if (access(kernel.c_str(), F_OK) != 0) WriteFile(kernel, "not really a kernel");
+  if (access(disk.c_str(), F_OK) != 0) MakeRawDisk(disk);
+  return {
+      {"cpus", {{"boot_vcpus", 1}, {"max_vcpus", 1}}},
+      {"memory", {{"size", memory_bytes}}},
+      {"payload", {{"kernel", kernel}, {"cmdline", "console=hvc0 cocoon.hostname=sim"}}},
+      {"disks", {{{"path", disk}}}},
+      {"serial", {{"mode", "Null"}}},
+      {"console", {{"mode", std::string(console_mode)}}},
+  };
+}
+
+std::string NetnsId(const std::string& proc_ns_path) {
+  char buf[128];
+  ssize_t n = ::readlink(proc_ns_path.c_str(), buf, sizeof(buf));
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+}
+
+}  // namespace chtools::conformance
