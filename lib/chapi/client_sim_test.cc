@@ -117,14 +117,14 @@ class SlowSnapshotTest : public ::testing::Test {
 };
 
 TEST_F(SlowSnapshotTest, SnapshotTimeout) {
-  Start("CHSIM_SNAPSHOT_DELAY_MS=3000");
+  Start("CHSIM_SNAPSHOT_DELAY_MS=10000");
   Client c(sim_->api_socket(), absl::Milliseconds(100));
   c.set_long_timeout(absl::Milliseconds(500));
   absl::Time start = absl::Now();
   EXPECT_THAT(c.Snapshot("file://" + dest_), StatusIs(absl::StatusCode::kDeadlineExceeded));
   absl::Duration took = absl::Now() - start;
   EXPECT_GE(took, absl::Milliseconds(500));
-  EXPECT_LT(took, absl::Milliseconds(2900));
+  EXPECT_LT(took, absl::Seconds(9)) << "gave up before the simulator answered";
 }
 
 TEST_F(SlowSnapshotTest, SnapshotOutlivesTheShortTimeout) {
@@ -144,7 +144,7 @@ TEST_F(SlowSnapshotTest, SimulatorKilledMidCall) {
   killer.join();
   EXPECT_THAT(s, StatusIs(absl::StatusCode::kUnavailable,
                           HasSubstr("may or may not have been carried out")));
-  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(9));
   EXPECT_EQ(sim_->WaitExit(), process::ExitInfo::Signaled(SIGKILL));
 }
 
@@ -165,7 +165,7 @@ TEST(WaitForApiSocketSimTest, SlowBind) {
   ASSERT_OK(WaitForApiSocket(sim->api_socket(), sim->child().pidfd(), absl::Seconds(20)));
   absl::Duration took = absl::Now() - start;
   EXPECT_GE(took, absl::Milliseconds(700));
-  EXPECT_LT(took, absl::Seconds(5));
+  EXPECT_LT(took, absl::Seconds(15));
   EXPECT_OK(sim->client().Ping());
 }
 
