@@ -5,9 +5,11 @@
 #include <unistd.h>
 
 #include <optional>
+#include <thread>
 #include <string>
 #include <vector>
 
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "lib/index/flock.h"
@@ -274,6 +276,38 @@ TEST_F(IndexTest, ListSkipsTempAndCorruptFiles) {
   std::fputs("\xff\xff garbage", f);
   std::fclose(f);
   EXPECT_THAT(Names(), ::testing::ElementsAre("a"));
+}
+
+TEST_F(IndexTest, OperationsOnOtherVmsDoNotWaitForAHeldLock) {
+  ASSERT_OK(index_->Reserve(TestVm(TestId(1), "busy")));
+  ASSERT_OK(index_->Reserve(TestVm(TestId(2), "free")));
+  // Another process is in the middle of a read-modify-write of VM 1.
+  ASSERT_OK_AND_ASSIGN(FileLock held, FileLock::Acquire(Db("locks/" + TestId(1)),
+                                                        absl::Seconds(1)));
+  absl::Time start = absl::Now();
+  EXPECT_OK(index_->Update(TestId(2), [](Vm& vm) {
+    vm.set_state(Vm::STOPPED);
+    return absl::OkStatus();
+  }).status());
+  EXPECT_OK(index_->Reserve(TestVm(TestId(3), "new")));
+  EXPECT_OK(index_->PutAll({TestVm(TestId(4), "put")}));
+  EXPECT_OK(index_->Delete(TestId(3)));
+  // Reads never lock, not even the busy VM.
+  EXPECT_OK(index_->Get(TestId(1)).status());
+  EXPECT_THAT(index_->Resolve("busy"), IsOkAndHolds(TestId(1)));
+  EXPECT_THAT(Names(), ::testing::ElementsAre("busy", "free", "put"));
+  // Generous bound: each of these is a few fsyncs, never a lock wait.
+  EXPECT_LT(absl::Now() - start, absl::Seconds(20));
+  // Whereas VM 1 itself waits (here: until our lock is dropped).
+  std::thread releaser([&] {
+    absl::SleepFor(absl::Milliseconds(100));
+    FileLock gone = std::move(held);
+  });
+  absl::Time before = absl::Now();
+  EXPECT_OK(index_->Update(TestId(1), [](Vm&) { return absl::OkStatus(); })
+                .status());
+  EXPECT_GE(absl::Now() - before, absl::Milliseconds(90));
+  releaser.join();
 }
 
 TEST_F(IndexTest, PutAllInsertsAndUpserts) {

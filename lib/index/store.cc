@@ -14,6 +14,7 @@
 #include "lib/base/errno.h"
 #include "lib/base/status_macros.h"
 #include "lib/index/atomic_file.h"
+#include "lib/record/timestamps.h"
 
 namespace chtools::index {
 namespace {
@@ -51,9 +52,7 @@ bool IsValidVmName(absl::string_view name) {
   });
 }
 
-std::string FormatRecordTime(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%d%ET%H:%M:%E9SZ", t, absl::UTCTimeZone());
-}
+std::string FormatRecordTime(absl::Time t) { return record::FormatTime(t); }
 
 std::string Store::RecordPath(absl::string_view id) const {
   return absl::StrCat(db_, "/vms/", id, ".pb");

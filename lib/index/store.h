@@ -26,7 +26,7 @@ inline constexpr absl::Duration kLockTimeout = absl::Seconds(60);
 bool IsValidVmId(absl::string_view id);
 // True if `name` matches ^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$.
 bool IsValidVmName(absl::string_view name);
-// RFC 3339 UTC with nanoseconds (the record timestamp format).
+// RFC 3339 UTC with nanoseconds (record::FormatTime).
 std::string FormatRecordTime(absl::Time t);
 
 class Store {
