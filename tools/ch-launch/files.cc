@@ -48,7 +48,8 @@ absl::Status RemoveFile(const std::string& path) {
   return absl::OkStatus();
 }
 
-absl::Status WriteFile(const std::string& path, absl::string_view data, mode_t mode) {
+absl::Status WriteFile(const std::string& path, absl::string_view data, mode_t mode,
+                       bool sync) {
   chtools::UniqueFd fd(chtools::RetryEintr(
       [&] { return ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode); }));
   if (!fd.valid()) return ErrnoError(errno, "open", path);
@@ -57,7 +58,7 @@ absl::Status WriteFile(const std::string& path, absl::string_view data, mode_t m
     if (n < 0) return ErrnoError(errno, "write", path);
     data.remove_prefix(static_cast<size_t>(n));
   }
-  if (::fsync(fd.get()) != 0) return ErrnoError(errno, "fsync", path);
+  if (sync && ::fsync(fd.get()) != 0) return ErrnoError(errno, "fsync", path);
   absl::Status s = fd.Close();
   if (!s.ok()) return s;
   return absl::OkStatus();

@@ -18,8 +18,10 @@ absl::Status MakeDirs(const std::string& path, mode_t mode);
 absl::Status RemoveTree(const std::string& path);
 // unlink; a missing file is fine.
 absl::Status RemoveFile(const std::string& path);
-// Creates or truncates `path` with `mode` and writes `data` (fsync'ed).
-absl::Status WriteFile(const std::string& path, absl::string_view data, mode_t mode);
+// Creates or truncates `path` with `mode` and writes `data`; fsync'ed when
+// `sync` (runtime files such as ch.pid die with the process anyway).
+absl::Status WriteFile(const std::string& path, absl::string_view data, mode_t mode,
+                       bool sync = true);
 // A regular, non-empty file? FailedPrecondition naming `what` and the path.
 absl::Status CheckInputFile(absl::string_view what, const std::string& path);
 // The path of program `name`: PATH first, then /usr/sbin and /sbin (mkfs.ext4

@@ -169,7 +169,8 @@ absl::StatusOr<Vm> StartVm(const Env& env, const std::string& id) {
   RETURN_IF_ERROR(MakeDirs(vm.run_dir(), 0750));
   RETURN_IF_ERROR(MakeDirs(vm.log_dir(), 0750));
   RETURN_IF_ERROR(RemoveRuntimeFiles(vm));
-  RETURN_IF_ERROR(WriteFile(CmdlineFilePath(vm), chtools::launch::ShellJoin(argv) + "\n", 0600));
+  RETURN_IF_ERROR(WriteFile(CmdlineFilePath(vm), chtools::launch::ShellJoin(argv) + "\n", 0600,
+                            /*sync=*/false));
 
   auto fail = [&](const absl::Status& why) {
     (void)RemoveFile(PidFilePath(vm));
@@ -188,7 +189,8 @@ absl::StatusOr<Vm> StartVm(const Env& env, const std::string& id) {
   opts.netns_path = netns;
   absl::StatusOr<chtools::process::Child> child = chtools::process::Spawn(opts);
   if (!child.ok()) return fail(child.status());
-  absl::Status s = WriteFile(PidFilePath(vm), absl::StrCat(child->pid(), "\n"), 0600);
+  absl::Status s =
+      WriteFile(PidFilePath(vm), absl::StrCat(child->pid(), "\n"), 0600, /*sync=*/false);
   if (s.ok()) {
     s = chtools::chapi::WaitForApiSocket(ApiSocketPath(vm), child->pidfd(),
                                           Secs(env.config.socket_wait_seconds(), 5));
