@@ -132,8 +132,10 @@ absl::StatusOr<Vm> Index::Update(absl::string_view id,
     if (renamed) store.ReleaseName(new_name, id).IgnoreError();
     return written;
   }
-  // The old name goes only after the record no longer carries it (I3).
-  if (renamed) RETURN_IF_ERROR(store.ReleaseName(old_name, id));
+  // The old name goes only after the record no longer carries it (I3). The
+  // update has committed: a failure here leaves only a dangling link, which
+  // nobody treats as a claim and Check repairs, so it is not an error.
+  if (renamed) store.ReleaseName(old_name, id).IgnoreError();
   vm.clear_pid();
   vm.clear_api_socket();
   return vm;
@@ -148,10 +150,12 @@ absl::Status Index::Delete(absl::string_view id) {
     store.DropLockIfNoRecord(lock, id).IgnoreError();
     return NotFoundVm(id);
   }
-  // The record goes first: it is the commit point (I5).
+  // The record goes first: it is the commit point (I5). What follows only
+  // tidies up invisible leftovers (Check repairs them if this fails).
   RETURN_IF_ERROR(store.RemoveRecord(id));
-  RETURN_IF_ERROR(store.ReleaseName(vm->config().name(), id));
-  return lock.RemoveFile();
+  store.ReleaseName(vm->config().name(), id).IgnoreError();
+  lock.RemoveFile().IgnoreError();
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> Index::Resolve(absl::string_view ref) const {

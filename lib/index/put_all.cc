@@ -168,7 +168,8 @@ absl::Status Index::PutAll(const std::vector<Vm>& vms) {
     if (current[i].has_value() &&
         current[i]->config().name() != vm.config().name() &&
         !name_taken_by_peer[i]) {
-      RETURN_IF_ERROR(store.ReleaseName(current[i]->config().name(), vm.id()));
+      // Committed already; a leftover link is only a dangling one.
+      store.ReleaseName(current[i]->config().name(), vm.id()).IgnoreError();
     }
   }
   return absl::OkStatus();
