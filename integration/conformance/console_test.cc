@@ -23,39 +23,6 @@ using ::chtools::testing::StatusIs;
 using ::nlohmann::json;
 using ::testing::HasSubstr;
 
-UniqueFd Connect(const std::string& path) {
-  UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  struct sockaddr_un addr = {};
-  addr.sun_family = AF_UNIX;
-  std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
-  if (connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    ADD_FAILURE() << "connect " << path << ": " << strerror(errno);
-  }
-  return fd;
-}
-
-// Reads until `needle` shows up, EOF, or `timeout`; returns what was read.
-std::string ReadUntil(int fd, absl::string_view needle, absl::Duration timeout,
-                      bool* eof = nullptr) {
-  std::string got;
-  absl::Time deadline = absl::Now() + timeout;
-  if (eof) *eof = false;
-  while (needle.empty() || !absl::StrContains(got, needle)) {
-    int ms = static_cast<int>(absl::ToInt64Milliseconds(deadline - absl::Now()));
-    if (ms <= 0) break;
-    struct pollfd p = {fd, POLLIN, 0};
-    if (poll(&p, 1, ms) <= 0) break;
-    char buf[4096];
-    ssize_t n = read(fd, buf, sizeof(buf));
-    if (n <= 0) {
-      if (eof) *eof = true;
-      break;
-    }
-    got.append(buf, static_cast<size_t>(n));
-  }
-  return got;
-}
-
 void Send(int fd, absl::string_view s) {
   ASSERT_EQ(write(fd, s.data(), s.size()), static_cast<ssize_t>(s.size()));
 }
@@ -132,11 +99,11 @@ TEST_F(ConsoleTest, Gotcha12FileOutputIsTruncatedOnReboot) {
 TEST_F(ConsoleTest, Gotcha13NewestClientWins) {
   ASSERT_OK(sim_->client().Create(SocketSerialConfig()));
   ASSERT_OK(sim_->client().Boot());
-  UniqueFd a = Connect(sim_->Join("serial.sock"));
+  UniqueFd a = ConnectUnix(sim_->Join("serial.sock"));
   Send(a.get(), "hostname\n");
   EXPECT_THAT(ReadUntil(a.get(), "root@sim:~# ", absl::Seconds(10)),
               ::testing::ContainsRegex("(^|\n)sim\r?\n"));
-  UniqueFd b = Connect(sim_->Join("serial.sock"));
+  UniqueFd b = ConnectUnix(sim_->Join("serial.sock"));
   bool eof = false;
   ReadUntil(a.get(), "", absl::Seconds(10), &eof);
   EXPECT_TRUE(eof) << "the older client is shut down";
@@ -150,7 +117,7 @@ TEST_F(ConsoleTest, Gotcha13OutputWithoutClientIsDropped) {
   ASSERT_OK(sim_->client().Boot());
   // Let the guest print its boot messages and prompt to nobody.
   absl::SleepFor(absl::Milliseconds(500));
-  UniqueFd a = Connect(sim_->Join("serial.sock"));
+  UniqueFd a = ConnectUnix(sim_->Join("serial.sock"));
   EXPECT_EQ(ReadUntil(a.get(), "", absl::Milliseconds(500)), "")
       << "v51 drops serial output while no client is connected (v53 buffers)";
 }

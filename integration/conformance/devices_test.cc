@@ -6,6 +6,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "integration/conformance/sim_fixture.h"
+#include "lib/base/unique_fd.h"
 #include "lib/testing/status_matchers.h"
 
 namespace chtools::conformance {
@@ -22,7 +23,8 @@ class DevicesTest : public ::testing::Test {
     ns_ = *std::move(ns);
     for (auto argv : {std::vector<std::string>{"ip", "tuntap", "add", "tapsq", "mode", "tap"},
                       std::vector<std::string>{"ip", "tuntap", "add", "tapmq", "mode", "tap",
-                                               "multi_queue"}}) {
+                                               "multi_queue"},
+                      std::vector<std::string>{"ip", "tuntap", "add", "tapalt", "mode", "tap"}}) {
       auto r = ns_->Run(argv);
       ASSERT_OK(r.status());
       ASSERT_EQ(r->exit, process::ExitInfo::Exited(0)) << r->err;
@@ -91,6 +93,42 @@ TEST_F(DevicesTest, Gotcha17MultiQueueTapAcceptsMoreQueues) {
   ASSERT_OK_AND_ASSIGN(json dev, sim->client().AddNet({{"tap", "tapmq"}, {"num_queues", 4}}));
   EXPECT_TRUE(dev.contains("id")) << dev.dump();
   ASSERT_OK(sim->client().Resume());
+}
+
+// Section 4.5: the guest-visible MAC comes from the saved device state, not
+// from an edited config.json; the tap name does come from config.json.
+TEST_F(DevicesTest, RestoreTakesMacFromStateAndTapFromConfig) {
+  SimOptions o;
+  o.netns_path = ns_->path();
+  ASSERT_OK_AND_ASSIGN(auto src, Sim::Start(o));
+  json c = BootableConfig(src->dir());
+  c["net"] = {{{"tap", "tapsq"}, {"mac", "52:54:00:aa:bb:01"}}};
+  ASSERT_OK(src->client().Create(c));
+  ASSERT_OK(src->client().Boot());
+  ASSERT_OK(src->client().Pause());
+  std::string snap = src->Join("snap");
+  ASSERT_EQ(mkdir(snap.c_str(), 0700), 0);
+  ASSERT_OK(src->client().Snapshot("file://" + snap));
+  ASSERT_OK(src->client().ShutdownVmm());
+  src->WaitExit();
+
+  json config = json::parse(ReadFile(snap + "/config.json"), nullptr, false);
+  ASSERT_TRUE(config.is_object());
+  config["net"][0]["mac"] = "52:54:00:cc:dd:02";
+  config["net"][0]["tap"] = "tapalt";
+  config["serial"] = {{"mode", "Socket"}, {"socket", src->Join("serial.sock")}};
+  WriteFile(snap + "/config.json", config.dump());
+
+  ASSERT_OK_AND_ASSIGN(auto dst, Sim::Start(o));
+  ASSERT_OK(dst->client().Restore("file://" + snap));
+  ASSERT_OK(dst->client().Resume());
+  UniqueFd con = ConnectUnix(src->Join("serial.sock"));
+  ASSERT_TRUE(con.valid());
+  std::string out = Converse(con.get(), "ip link\n", "root@sim:~# ");
+  EXPECT_THAT(out, HasSubstr("52:54:00:aa:bb:01")) << out;
+  EXPECT_THAT(out, ::testing::Not(HasSubstr("52:54:00:cc:dd:02")));
+  // The tap named in config.json is the one opened.
+  EXPECT_EQ(TunAttachments(dst->child().pid()), std::multiset<std::string>({"tapalt"}));
 }
 
 }  // namespace

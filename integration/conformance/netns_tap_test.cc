@@ -1,7 +1,6 @@
 // The simulator, started through lib/process Spawn(netns_path) in a named
 // network namespace (ip netns add), attaches to that namespace's multi-queue
 // tap - not to a new tap somewhere else. Needs /run/netns: tags no-sandbox.
-#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -40,25 +39,6 @@ bool SameFile(const std::string& a, const std::string& b) {
   struct stat sa, sb;
   return stat(a.c_str(), &sa) == 0 && stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev &&
          sa.st_ino == sb.st_ino;
-}
-
-// The tap names that `pid`'s /dev/net/tun fds are attached to (fdinfo "iff:").
-std::multiset<std::string> TunAttachments(pid_t pid) {
-  std::multiset<std::string> out;
-  std::string fd_dir = absl::StrCat("/proc/", pid, "/fd");
-  DIR* d = opendir(fd_dir.c_str());
-  if (d == nullptr) return out;
-  while (struct dirent* e = readdir(d)) {
-    char target[256];
-    ssize_t n = readlink((fd_dir + "/" + e->d_name).c_str(), target, sizeof(target));
-    if (n <= 0 || std::string(target, n) != "/dev/net/tun") continue;
-    std::string info = ReadFile(absl::StrCat("/proc/", pid, "/fdinfo/", e->d_name));
-    for (absl::string_view line : absl::StrSplit(info, '\n')) {
-      if (absl::ConsumePrefix(&line, "iff:")) out.insert(std::string(absl::StripAsciiWhitespace(line)));
-    }
-  }
-  closedir(d);
-  return out;
 }
 
 class NetnsTapTest : public ::testing::Test {

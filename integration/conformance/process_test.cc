@@ -163,6 +163,43 @@ TEST(Gotcha03ExitCodes, VersionExits0) {
   EXPECT_EQ(r.out, "cloud-hypervisor v51.0\n");
 }
 
+TEST(Gotcha03ExitCodes, OptionsNotCompiledInAreUsageErrors) {
+  chapi::testing::SocketDir dir;
+  ASSERT_OK_AND_ASSIGN(process::CommandResult r,
+                       RunSim({"--api-socket", dir.Join("api.sock"), "--gdb", "path=/x"}));
+  EXPECT_EQ(r.exit, ExitInfo::Exited(2)) << r.err;
+}
+
+TEST(Gotcha03ExitCodes, KeyValueGrammarErrorsExit1) {
+  chapi::testing::SocketDir dir;
+  WriteFile(dir.Join("k"), "k");
+  MakeRawDisk(dir.Join("d.raw"));
+  // Only the whole value is trimmed: " readonly" is an unknown key.
+  ASSERT_OK_AND_ASSIGN(process::CommandResult r,
+                       RunSim({"--api-socket", dir.Join("a.sock"), "--kernel", dir.Join("k"),
+                               "--disk", "path=" + dir.Join("d.raw") + ", readonly=on"}));
+  EXPECT_EQ(r.exit, ExitInfo::Exited(1)) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("unknown option:  readonly"));
+  // No T suffix for sizes.
+  ASSERT_OK_AND_ASSIGN(r, RunSim({"--api-socket", dir.Join("b.sock"), "--kernel", dir.Join("k"),
+                                  "--memory", "size=1T"}));
+  EXPECT_EQ(r.exit, ExitInfo::Exited(1)) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("Error parsing --memory"));
+}
+
+// Section 1.1 step 1: umask 077 before anything is created.
+TEST(Gotcha01SocketFirst, OwnerOnlyFiles) {
+  chapi::testing::SocketDir files;
+  SimOptions o;
+  o.args = {"--log-file", files.Join("ch.log")};
+  ASSERT_OK_AND_ASSIGN(auto sim, Sim::Start(o));
+  struct stat st;
+  ASSERT_EQ(stat(sim->api_socket().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 077, 0u) << std::oct << st.st_mode;
+  ASSERT_EQ(stat(files.Join("ch.log").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u) << std::oct << st.st_mode;
+}
+
 // Gotcha 14: a guest power-off (here: a power button the guest honours)
 // ends the whole process with exit 0 and a removed socket.
 TEST(Gotcha14GuestPowerOff, PowerButtonEndsTheProcessWithExit0) {

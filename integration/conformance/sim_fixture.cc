@@ -1,15 +1,24 @@
 #include "integration/conformance/sim_fixture.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "gtest/gtest.h"
 #include "lib/base/unique_fd.h"
 #include "lib/chapi/wait_socket.h"
 
@@ -152,6 +161,64 @@ nlohmann::json BootableConfig(const std::string& dir, absl::string_view console_
       {"serial", {{"mode", "Null"}}},
       {"console", {{"mode", std::string(console_mode)}}},
   };
+}
+
+UniqueFd ConnectUnix(const std::string& path) {
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  struct sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ADD_FAILURE() << "connect " << path << ": " << strerror(errno);
+    return UniqueFd();
+  }
+  return fd;
+}
+
+std::string ReadUntil(int fd, absl::string_view needle, absl::Duration timeout, bool* eof) {
+  std::string got;
+  absl::Time deadline = absl::Now() + timeout;
+  if (eof != nullptr) *eof = false;
+  while (needle.empty() || !absl::StrContains(got, needle)) {
+    int64_t ms = absl::ToInt64Milliseconds(deadline - absl::Now());
+    if (ms <= 0) break;
+    struct pollfd p = {fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(ms)) <= 0) break;
+    char buf[4096];
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n <= 0) {
+      if (eof != nullptr) *eof = true;
+      break;
+    }
+    got.append(buf, static_cast<size_t>(n));
+  }
+  return got;
+}
+
+std::string Converse(int fd, absl::string_view line, absl::string_view until) {
+  if (::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+    ADD_FAILURE() << "write to the console failed";
+    return "";
+  }
+  return ReadUntil(fd, until, absl::Seconds(10));
+}
+
+std::multiset<std::string> TunAttachments(pid_t pid) {
+  std::multiset<std::string> out;
+  std::string fd_dir = absl::StrCat("/proc/", pid, "/fd");
+  DIR* d = opendir(fd_dir.c_str());
+  if (d == nullptr) return out;
+  while (struct dirent* e = readdir(d)) {
+    char target[256];
+    ssize_t n = readlink((fd_dir + "/" + e->d_name).c_str(), target, sizeof(target));
+    if (n <= 0 || std::string(target, n) != "/dev/net/tun") continue;
+    std::string info = ReadFile(absl::StrCat("/proc/", pid, "/fdinfo/", e->d_name));
+    for (absl::string_view line : absl::StrSplit(info, '\n')) {
+      if (absl::ConsumePrefix(&line, "iff:")) out.insert(std::string(absl::StripAsciiWhitespace(line)));
+    }
+  }
+  closedir(d);
+  return out;
 }
 
 std::string NetnsId(const std::string& proc_ns_path) {

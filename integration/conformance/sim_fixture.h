@@ -4,13 +4,17 @@
 #ifndef CHTOOLS_INTEGRATION_CONFORMANCE_SIM_FIXTURE_H_
 #define CHTOOLS_INTEGRATION_CONFORMANCE_SIM_FIXTURE_H_
 
+#include <sys/types.h>
+
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "lib/base/unique_fd.h"
 #include "lib/chapi/client.h"
 #include "lib/chapi/fake_server.h"
 #include "lib/chapi/unix_http.h"
@@ -93,6 +97,19 @@ void MakeRawDisk(const std::string& path, size_t size = 1 << 20);
 nlohmann::json BootableConfig(const std::string& dir,
                               absl::string_view console_mode = "Off",
                               int64_t memory_bytes = 64 << 20);
+
+// A connected AF_UNIX stream socket (invalid fd + a test failure if not).
+UniqueFd ConnectUnix(const std::string& path);
+// Reads until `needle` shows up (never, if empty), EOF, or `timeout`;
+// returns what was read; *eof tells whether the peer closed.
+std::string ReadUntil(int fd, absl::string_view needle, absl::Duration timeout,
+                      bool* eof = nullptr);
+// Writes `line` and reads the answer up to `until` (10 s at most).
+std::string Converse(int fd, absl::string_view line, absl::string_view until);
+
+// The tap names that `pid`'s /dev/net/tun fds are attached to (fdinfo
+// "iff:"), one entry per queue fd.
+std::multiset<std::string> TunAttachments(pid_t pid);
 
 // The readlink of /proc/<pid>/ns/net ("net:[4026531840]").
 std::string NetnsId(const std::string& proc_ns_path);

@@ -3,7 +3,10 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <filesystem>
+
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "integration/conformance/sim_fixture.h"
@@ -163,6 +166,44 @@ TEST_F(SnapshotTest, Gotcha11FailedRestoreLeavesVmmEmpty) {
   s = target->client().Restore("file://" + target->Join("nothing-here"));
   EXPECT_THAT(std::string(s.message()), HasSubstr("Destination is not a directory")) << s;
   EXPECT_OK(target->client().Restore("file://" + dest_));
+}
+
+// Section 4.5: config.json may be edited before restore (how clones point at
+// their own disk copies); the copy is opened, the source's file is not.
+TEST_F(SnapshotTest, RestoreUsesEditedDiskPaths) {
+  Snapshot();
+  std::string copy = sim_->Join("clone.raw");
+  WriteFile(copy, ReadFile(sim_->Join("disk0.raw")));
+  json config = json::parse(ReadFile(dest_ + "/config.json"), nullptr, false);
+  ASSERT_TRUE(config.is_object());
+  config["disks"][0]["path"] = copy;
+  WriteFile(dest_ + "/config.json", config.dump());
+  // The source is still alive and paused, holding its lock on disk0.raw.
+  ASSERT_OK_AND_ASSIGN(auto clone, Sim::Start());
+  ASSERT_OK(clone->client().Restore("file://" + dest_));
+  ASSERT_OK_AND_ASSIGN(json info, clone->client().Info());
+  EXPECT_EQ(info["config"]["disks"][0]["path"], copy);
+  bool has_copy = false, has_source = false;
+  std::string fd_dir = absl::StrCat("/proc/", clone->child().pid(), "/fd");
+  for (const auto& e : std::filesystem::directory_iterator(fd_dir)) {
+    std::error_code ec;
+    std::string target = std::filesystem::read_symlink(e.path(), ec).string();
+    has_copy |= target == copy;
+    has_source |= target == sim_->Join("disk0.raw");
+  }
+  EXPECT_TRUE(has_copy);
+  EXPECT_FALSE(has_source);
+}
+
+TEST_F(SnapshotTest, RestoreWithAMissingDiskFailsAndLeavesVmmEmpty) {
+  Snapshot();
+  json config = json::parse(ReadFile(dest_ + "/config.json"), nullptr, false);
+  config["disks"][0]["path"] = sim_->Join("gone.raw");
+  WriteFile(dest_ + "/config.json", config.dump());
+  ASSERT_OK_AND_ASSIGN(auto clone, Sim::Start());
+  absl::Status s = clone->client().Restore("file://" + dest_);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("Cannot open disk path")) << s;
+  EXPECT_TRUE(chapi::IsVmNotCreated(clone->client().Info().status()));
 }
 
 // Gotcha 18: after a snapshot, vm.boot used as resume re-creates the
