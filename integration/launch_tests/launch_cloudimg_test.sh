@@ -2,6 +2,7 @@
 # Cloud-image lifecycle on the real binaries and the CH simulator: qcow2
 # overlay + FAT12 cidata, serial-socket console, power-button stop, cidata
 # dropped after the first boot, escalation when the guest ignores the button.
+# With a 4th argument "create-only": only create (disks checked) and rm.
 source "$(dirname "$0")/lib.sh"
 make_cloud_files
 export MTOOLS_SKIP_CHECK=1
@@ -31,6 +32,24 @@ fsck.fat -n "$ci" >/dev/null 2>&1 || die "fsck.fat -n: $(fsck.fat -n "$ci" 2>&1)
 [[ $(mtype -i "$ci" ::user-data; echo x) == $'#cloud-config\nwarnings:\n  dsid_missing_source: off\nx' ]] \
   || die "user-data"
 mtype -i "$ci" ::network-config >/dev/null 2>&1 && die "network-config without NICs"
+
+# Windows: the overlay only, no cidata.
+run "$LAUNCH" create --name win --cpu 1 --memory 512M --windows \
+  --base "$T/img/base.qcow2" --firmware "$T/img/CLOUDHV.fd"
+[[ $rc == 0 && $(grep -c '^  storage {' <<<"$out") == 1 && $(field windows) == true ]] || die "windows create"
+win_dir=$(field run_dir)
+[[ -e $win_dir/overlay.qcow2 && ! -e $win_dir/cidata.img ]] || die "windows disks"
+run "$LAUNCH" debug win
+[[ $out == *"--cpus boot=1,max=$(nproc),kvm_hyperv=on "* && $out != *--balloon* ]] || die "windows command: $out"
+run "$LAUNCH" rm win
+[[ $rc == 0 && ! -e $win_dir ]] || die "rm win"
+
+if [[ ${4:-} == create-only ]]; then
+  run "$LAUNCH" rm cvm
+  [[ $rc == 0 && ! -e $run_dir ]] || die "rm"
+  echo PASS
+  exit 0
+fi
 
 # First boot: overlay and cidata attached, serial on console.sock.
 run "$LAUNCH" start cvm
