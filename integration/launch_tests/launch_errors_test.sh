@@ -98,4 +98,12 @@ run "$LAUNCH" rm --force a nope
 [[ $rc == 1 && $(field name) == a && $err == *'vm "nope": not found'* ]] || die "rm mixed"
 kill "$decoy"
 nothing_left
+
+# The pipeline of the usage text: records flow from one command to the next.
+run bash -c "'$LAUNCH' create --name p --cpu 1 ${K[*]} | '$LAUNCH' start | '$LAUNCH' stop | '$LAUNCH' rm"
+[[ $rc == 0 && -z $err && $(field name) == p && $(field state) == STOPPED ]] || die "pipeline"
+nothing_left
+# An empty stream is no work: exit 0, nothing printed.
+run "$LAUNCH" stop </dev/null
+[[ $rc == 0 && -z $out ]] || die "empty stream stop"
 echo PASS
