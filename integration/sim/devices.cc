@@ -48,9 +48,12 @@ absl::StatusOr<std::unique_ptr<DiskDevice>> OpenDisk(const Json& cfg) {
   struct stat st;
   if (fstat(fd, &st) < 0) return DevErr("Cannot open disk path", errno);
   d->file_size = static_cast<uint64_t>(st.st_size);
-  // Detection reads one logical block; O_DIRECT needs an aligned buffer.
-  alignas(4096) static unsigned char block[4096];
-  ssize_t n = pread(fd, block, sizeof(block), 0);
+  // Headers are read through a plain descriptor: O_DIRECT needs aligned I/O.
+  int hfd = open(d->path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (hfd < 0) return DevErr("Cannot open disk path", errno);
+  UniqueFd header_fd(hfd);
+  unsigned char block[4096];
+  ssize_t n = pread(hfd, block, sizeof(block), 0);
   if (n < 512) {
     return absl::InternalError(
         "Failed to detect disk image type\nfailed to fill whole buffer");
@@ -85,7 +88,7 @@ absl::StatusOr<std::unique_ptr<DiskDevice>> OpenDisk(const Json& cfg) {
       }
       std::string name(backing_len, '\0');
       if (backing_len > 1023 ||
-          pread(fd, name.data(), backing_len, static_cast<off_t>(backing_off)) !=
+          pread(hfd, name.data(), backing_len, static_cast<off_t>(backing_off)) !=
               static_cast<ssize_t>(backing_len)) {
         return absl::InternalError(
             "Failed to create QcowDiskSync\nInvalid backing file name");
