@@ -89,6 +89,9 @@ inline constexpr absl::string_view kFindingKinds[] = {
     "stale-temp",      "orphan-lock",     "stale-creating", "missing-run-dir",
     "missing-log-dir", "orphan-run-dir",  "orphan-log-dir", "state-mismatch"};
 
+// Writers (Reserve, Update, PutAll, Delete) take the locks of the VMs they
+// change, waiting at most 60 s (DeadlineExceeded "lock <path>: still held by
+// another process after 1m"); readers (Get, Resolve, List) never lock.
 class Index {
  public:
   // Opens the registry under <root_dir>/cloudhypervisor/db (created if
@@ -115,9 +118,9 @@ class Index {
   // Upsert of complete records (vm-index put): all-or-nothing w.r.t.
   // validation and name conflicts (checked for the whole batch, with every
   // batch VM locked, before anything is written). Each record write is atomic;
-  // a crash mid-batch leaves a prefix of the batch applied (re-running the put
-  // is idempotent). Names may move between VMs of the batch unless they form a
-  // cycle (InvalidArgument).
+  // a crash mid-batch leaves some of the batch's records written, each one
+  // complete (re-running the put is idempotent). Names may move between VMs
+  // of the batch unless they form a cycle (InvalidArgument).
   absl::Status PutAll(const std::vector<Vm>& vms);
 
   // Removes the record and its name claim. NotFound if absent.
