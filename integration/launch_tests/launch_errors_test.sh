@@ -99,6 +99,24 @@ run "$LAUNCH" rm --force a nope
 kill "$decoy"
 nothing_left
 
+# An orphan CH (pid file gone, still serving api.sock) is never hidden:
+# start, stop and rm refuse, and nothing is removed.
+run "$LAUNCH" create --name orphan --cpu 1 "${K[@]}"
+orphan_dir=$(field run_dir)
+run "$LAUNCH" start orphan
+opid=$(field pid)
+rm "$orphan_dir/ch.pid"
+for cmd in start stop "rm --force"; do
+  run "$LAUNCH" $cmd orphan
+  [[ $rc == 1 && -z $out && $err == *"serves $orphan_dir/api.sock"* ]] || die "$cmd with an orphan CH"
+done
+[[ -S $orphan_dir/api.sock ]] && kill -0 "$opid" || die "orphan's socket or process gone"
+kill "$opid"
+while [[ -e /proc/$opid && $(awk '{print $3}' /proc/$opid/stat 2>/dev/null) != Z ]]; do sleep 0.01; done
+run "$LAUNCH" rm orphan
+[[ $rc == 0 ]] || die "rm after the orphan is gone"
+nothing_left
+
 # The pipeline of the usage text: records flow from one command to the next.
 run bash -c "'$LAUNCH' create --name p --cpu 1 ${K[*]} | '$LAUNCH' start | '$LAUNCH' stop | '$LAUNCH' rm"
 [[ $rc == 0 && -z $err && $(field name) == p && $(field state) == STOPPED ]] || die "pipeline"

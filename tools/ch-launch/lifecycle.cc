@@ -136,6 +136,18 @@ absl::Status CheckBooted(const std::string& api_socket, absl::Duration timeout) 
   return absl::OkStatus();
 }
 
+// Without a live CH of record, nothing may answer on api.sock: if something
+// does, it is a CH whose pid file is gone (an orphan), and removing its
+// socket or starting a second CH on the same disks would be wrong.
+absl::Status CheckNoOrphan(const Vm& vm) {
+  if (SocketAnswers(ApiSocketPath(vm))) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "a process that is not this VM's recorded cloud-hypervisor serves ",
+        ApiSocketPath(vm), " (an orphan? stop it by hand)"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<std::string>> ChArgv(const Env& env, const Vm& vm) {
@@ -161,10 +173,15 @@ absl::StatusOr<Vm> StartVm(const Env& env, const std::string& id) {
     return WithRuntime(vm, live->pid());
   }
 
+  RETURN_IF_ERROR(CheckNoOrphan(vm));
   ASSIGN_OR_RETURN(std::vector<std::string> argv, ChArgv(env, vm));
   std::string netns;
-  for (const chtools::NetworkConfig& n : vm.network()) {
-    if (!n.netns_path().empty()) netns = n.netns_path();
+  for (int i = 0; i < vm.network_size(); ++i) {
+    if (i > 0 && vm.network(i).netns_path() != netns) {
+      return absl::InvalidArgumentError(
+          "network: the NICs are in different network namespaces (CH runs in one)");
+    }
+    netns = vm.network(i).netns_path();
   }
   RETURN_IF_ERROR(MakeDirs(vm.run_dir(), 0750));
   RETURN_IF_ERROR(MakeDirs(vm.log_dir(), 0750));
@@ -230,6 +247,7 @@ absl::StatusOr<Vm> StopVm(const Env& env, const std::string& id, absl::Duration 
     return absl::FailedPreconditionError("is still being created (state CREATING)");
   }
   ASSIGN_OR_RETURN(std::optional<ChProcess> live, FindCh(env, vm));
+  if (!live) RETURN_IF_ERROR(CheckNoOrphan(vm));
   if (!live && vm.state() == Vm::CREATED) return vm;  // never started
   if (live) {
     const absl::Duration grace = Secs(env.config.terminate_grace_seconds(), 5);
@@ -266,7 +284,8 @@ absl::StatusOr<Vm> RemoveVm(const Env& env, const std::string& id, bool force,
         "is still being created (state CREATING): use --force if that create died");
   }
   ASSIGN_OR_RETURN(std::optional<ChProcess> live, FindCh(env, vm));
-  if (live || SocketAnswers(ApiSocketPath(vm))) {
+  if (!live) RETURN_IF_ERROR(CheckNoOrphan(vm));
+  if (live) {
     if (!force) {
       return absl::FailedPreconditionError("is running: stop it first or use --force");
     }
@@ -274,10 +293,6 @@ absl::StatusOr<Vm> RemoveVm(const Env& env, const std::string& id, bool force,
       return absl::FailedPreconditionError("is being created and has a live CH");
     }
     ASSIGN_OR_RETURN(vm, StopVm(env, id, timeout));
-    if (SocketAnswers(ApiSocketPath(vm))) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("a process still serves ", ApiSocketPath(vm), " (not this VM's pid file)"));
-    }
   }
   RETURN_IF_ERROR(RemoveTree(vm.run_dir()));
   RETURN_IF_ERROR(RemoveTree(vm.log_dir()));
