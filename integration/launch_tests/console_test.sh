@@ -52,7 +52,7 @@ def wait_size(want):
         time.sleep(0.02)
     return console_pty_size()
 
-def session(args, keys):
+def session(args, keys, kill=False):
     pid, fd = pty.fork()
     if pid == 0:
         os.execv(console, [console] + args + ["con"])
@@ -82,6 +82,8 @@ def session(args, keys):
         os.write(fd, k)
         if pat:
             assert read_until(pat), (k, pat, out)
+    if kill:
+        os.kill(pid, 15)
     _, status = os.waitpid(pid, 0)
     read_until(b"Disconnected", 1)
     after = termios.tcgetattr(fd)
@@ -95,6 +97,9 @@ assert code == 0, code
 assert b"Disconnected from con." in out, out
 code, out = session(["--escape-char=^x"], [(b"\x1d.", None), (b"\x18.", None)])
 assert code == 0 and b"escape sequence: ^X." in out, out
+# SIGTERM: the terminal is restored too, exit 128+15.
+code, out = session([], [], kill=True)
+assert code == 143, code
 print("ok")
 PY
 [[ $rc == 0 && $out == ok ]] || die "interactive session"

@@ -156,8 +156,8 @@ absl::StatusOr<Console> OpenConsole(const chtools::Vm& vm, const std::string& ch
   return c;
 }
 
-absl::Status RunTerminal(Console& console, int tty_in, int tty_out, char escape,
-                         const std::string& ref) {
+absl::StatusOr<int> RunTerminal(Console& console, int tty_in, int tty_out, char escape,
+                                const std::string& ref) {
   SignalFd sigs({SIGWINCH, SIGTERM, SIGINT, SIGHUP});
   ASSIGN_OR_RETURN(RawMode raw, RawMode::Enter(tty_in));
   std::string hello = absl::StrCat("Connected to ", ref, " (escape sequence: ",
@@ -166,6 +166,7 @@ absl::Status RunTerminal(Console& console, int tty_in, int tty_out, char escape,
   if (console.is_pty) CopyWindowSize(tty_in, console.fd.get());
   EscapeFilter filter(escape);
   absl::Status result;
+  int signal_seen = 0;
   bool done = false;
   while (!done) {
     pollfd fds[3] = {{tty_in, POLLIN, 0}, {console.fd.get(), POLLIN, 0}, {sigs.get(), POLLIN, 0}};
@@ -178,6 +179,7 @@ absl::Status RunTerminal(Console& console, int tty_in, int tty_out, char escape,
         if (s == SIGWINCH) {
           if (console.is_pty) CopyWindowSize(tty_in, console.fd.get());
         } else {
+          signal_seen = s;
           done = true;
         }
       }
@@ -220,7 +222,8 @@ absl::Status RunTerminal(Console& console, int tty_in, int tty_out, char escape,
     }
   }
   (void)WriteAll(STDERR_FILENO, absl::StrCat("\r\nDisconnected from ", ref, ".\r\n"), "stderr");
-  return result;
+  if (!result.ok()) return result;
+  return signal_seen;
 }
 
 absl::Status RunPipe(Console& console, int in, int out, std::optional<absl::Duration> timeout) {

@@ -29,9 +29,10 @@ absl::StatusOr<Console> OpenConsole(const chtools::Vm& vm, const std::string& ch
 // Interactive session on the terminal `tty_in`/`tty_out`: raw mode (restored
 // on every way out, SIGTERM/SIGHUP/SIGINT included), escape handling,
 // window size forwarded to a PTY console (at start and on SIGWINCH). Ends on
-// escape + '.', console EOF/EIO or a signal.
-absl::Status RunTerminal(Console& console, int tty_in, int tty_out, char escape,
-                         const std::string& ref);
+// escape + '.', console EOF/EIO or a signal; returns that signal's number
+// (SIGTERM, SIGHUP, SIGINT) or 0.
+absl::StatusOr<int> RunTerminal(Console& console, int tty_in, int tty_out, char escape,
+                                const std::string& ref);
 
 // Pipe mode: `in` goes to the console until its EOF, console output goes to
 // `out` until the console ends or `timeout` (from the start) passes.

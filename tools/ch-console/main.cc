@@ -7,6 +7,7 @@
 //         the console until EOF.
 // stdout: the console's output.
 // Exit:   0 when the session ends (escape, console closed, --timeout);
+//         128+N when signal N (TERM, HUP, INT) ended a terminal session;
 //         1 if the VM is not running or the console cannot be opened;
 //         2 usage error.
 //
@@ -81,7 +82,11 @@ int main(int argc, char** argv) {
   }
   absl::Status s;
   if (::isatty(STDIN_FILENO) == 1) {
-    s = ch_console::RunTerminal(*console, STDIN_FILENO, STDOUT_FILENO, *escape, ref);
+    absl::StatusOr<int> sig =
+        ch_console::RunTerminal(*console, STDIN_FILENO, STDOUT_FILENO, *escape, ref);
+    // Ended by a signal: the terminal is restored; exit as 128 + signal.
+    if (sig.ok() && *sig != 0) return 128 + *sig;
+    s = sig.status();
   } else {
     s = ch_console::RunPipe(*console, STDIN_FILENO, STDOUT_FILENO, timeout);
   }
