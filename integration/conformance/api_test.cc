@@ -6,6 +6,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "integration/conformance/sim_fixture.h"
+#include "lib/base/unique_fd.h"
 #include "lib/testing/status_matchers.h"
 
 namespace chtools::conformance {
@@ -79,6 +80,30 @@ TEST_F(ApiTest, Gotcha04UnknownPathIs404) {
   // A query string is part of the path: also unknown.
   ASSERT_OK_AND_ASSIGN(r, sim_->Raw("GET", "vmm.ping?x=1"));
   EXPECT_EQ(r.status, 404);
+}
+
+// Section 2.1/2.2 details of the same rules: PATCH on an action and
+// vm.create without a body are 400 with an empty body; bodies over 51200
+// bytes are refused; "Content-Length: 0" is the same as no body.
+TEST_F(ApiTest, Gotcha04BodyEdgeCases) {
+  ASSERT_OK_AND_ASSIGN(chapi::HttpResponse r, sim_->Raw("PATCH", "vm.pause"));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.body, "");
+  ASSERT_OK_AND_ASSIGN(r, sim_->Raw("PUT", "vm.create"));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.body, "");
+  json huge = BootableConfig(sim_->dir());
+  huge["payload"]["cmdline"] = std::string(52000, 'x');
+  ASSERT_OK_AND_ASSIGN(r, sim_->Raw("PUT", "vm.create", huge.dump()));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_TRUE(chapi::IsVmNotCreated(sim_->client().Info().status())) << "nothing was stored";
+  UniqueFd fd = ConnectUnix(sim_->api_socket());
+  ASSERT_TRUE(fd.valid());
+  std::string out = Converse(fd.get(),
+                             "PUT /api/v1/vm.pause HTTP/1.1\r\nHost: localhost\r\n"
+                             "Content-Length: 0\r\n\r\n",
+                             "VM is not running\"]");
+  EXPECT_TRUE(absl::StartsWith(out, "HTTP/1.1 500 \r\n")) << out;
 }
 
 // Gotcha 5: vmm.shutdown answers 200 with an empty body; a 204 has no
