@@ -47,6 +47,7 @@ cleanup() {
     local p; p=$(<"$f")
     [[ $(readlink "/proc/$p/exe" 2>/dev/null) == "$SIM" ]] && kill -9 "$p" 2>/dev/null
   done
+  local j; for j in $(jobs -p); do kill "$j" 2>/dev/null; done  # e.g. a decoy process
   rm -rf "$T"
   return 0
 }
