@@ -78,7 +78,18 @@ std::string Vm::NextDeviceName(const std::string& prefix, const Json& config) {
 }
 
 std::string Vm::AddPciNode(const std::string& id) {
-  std::string bdf = absl::StrFormat("0000:00:%02x.0", next_pci_device++);
+  // The lowest free slot on bus 0, as freed slots are reused after eject.
+  std::set<unsigned> used;
+  for (auto& [name, node] : device_tree.items()) {
+    unsigned dev = 0;
+    if (node["pci_bdf"].is_string() &&
+        sscanf(node["pci_bdf"].get<std::string>().c_str(), "0000:00:%x.0", &dev) == 1) {
+      used.insert(dev);
+    }
+  }
+  unsigned slot = 1;
+  while (used.count(slot)) ++slot;
+  std::string bdf = absl::StrFormat("0000:00:%02x.0", slot);
   std::string pci = "_virtio-pci-" + id;
   device_tree[id] = Json{{"id", id},
                          {"resources", Json::array()},
@@ -206,13 +217,6 @@ absl::StatusOr<std::unique_ptr<Vm>> BuildVm(Json& config, const RestoreState* re
   }
   if (config["watchdog"] == true && !vm->device_tree.contains("__watchdog")) {
     vm->AddPciNode("__watchdog");
-  }
-  // Keep later hot-plugged BDFs after every restored one.
-  for (auto& [id, node] : vm->device_tree.items()) {
-    if (!node["pci_bdf"].is_string()) continue;
-    unsigned dev = 0;
-    sscanf(node["pci_bdf"].get<std::string>().c_str(), "0000:00:%x.0", &dev);
-    if (static_cast<int>(dev) >= vm->next_pci_device) vm->next_pci_device = dev + 1;
   }
   return vm;
 }

@@ -42,7 +42,6 @@ struct Vm {
   std::unique_ptr<Guest> guest;
   Json device_tree = Json::object();
   uint64_t device_id_cnt = 0;
-  int next_pci_device = 1;
   // remove-device'd ids whose host resources go away when the guest ejects
   // them, which a paused guest cannot do.
   std::vector<std::string> pending_ejects;
@@ -52,7 +51,8 @@ struct Vm {
   // Next auto id "<prefix><n>" from the single shared counter, skipping
   // names used in `config` or the tree.
   std::string NextDeviceName(const std::string& prefix, const Json& config);
-  // Adds "<id>" and "_virtio-pci-<id>" nodes; returns the BDF.
+  // Adds "<id>" and "_virtio-pci-<id>" nodes in the lowest free PCI slot;
+  // returns the BDF.
   std::string AddPciNode(const std::string& id);
   // Releases an ejected device's host resources and tree nodes.
   void Eject(const std::string& id);

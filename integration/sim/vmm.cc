@@ -220,6 +220,7 @@ absl::Status Vmm::CreateConsoles() {
   console_ = *std::move(console);
   if (console_->mode() == "Pty") (*config_)["console"]["file"] = console_->path();
   consoles_ready_ = true;
+  retired_ptys_.clear();
   return absl::OkStatus();
 }
 
@@ -311,6 +312,14 @@ void Vmm::TearDownVm() {
   if (power_button_timer_) loop_->Cancel(*power_button_timer_);
   power_button_timer_.reset();
   power_button_pending_ = false;
+  if (vm_) {
+    for (std::unique_ptr<ConsoleDevice>* d : {&vm_->serial, &vm_->console}) {
+      if (*d && (*d)->mode() == "Pty") {
+        (*d)->SetInput(nullptr);
+        retired_ptys_.push_back(std::move(*d));
+      }
+    }
+  }
   vm_.reset();
 }
 

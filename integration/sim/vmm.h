@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -79,6 +80,9 @@ class Vmm {
   std::unique_ptr<Vm> vm_;
   std::unique_ptr<ConsoleDevice> serial_;   // made at create, taken at boot
   std::unique_ptr<ConsoleDevice> console_;
+  // PTYs of a torn-down Vm, kept open until the next outputs exist so the
+  // kernel cannot hand out the same /dev/pts number again.
+  std::vector<std::unique_ptr<ConsoleDevice>> retired_ptys_;
   bool consoles_ready_ = false;
   bool consoles_dropped_ = false;  // after a snapshot (gotcha 18)
   bool power_button_pending_ = false;
