@@ -59,8 +59,9 @@ void Log(int level, const char* tag, absl::string_view msg) {
   (void)!write(g_log_fd, line.data(), line.size());
 }
 
-// Prints CH's error chain and returns exit code 1.
-int Fail(const absl::Status& status) {
+// Prints CH's error chain and exits 1 at once: like CH, nothing is cleaned
+// up (the API socket and a serial socket stay behind).
+[[noreturn]] void Fail(const absl::Status& status) {
   std::vector<std::string> chain = absl::StrSplit(status.message(), '\n');
   Log(0, "ERROR", absl::StrCat("Fatal error: ", absl::StrJoin(chain, ": ")));
   std::string out;
@@ -74,7 +75,7 @@ int Fail(const absl::Status& status) {
     }
   }
   (void)!write(STDERR_FILENO, out.data(), out.size());
-  return 1;
+  _exit(1);
 }
 
 absl::Status Head(absl::string_view head, const absl::Status& s) {
@@ -132,7 +133,7 @@ int Main(int argc, char** argv) {
   if (auto lf = one("log-file")) {
     int fd = open(lf->c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (fd < 0) {
-      return Fail(absl::InternalError(
+      Fail(absl::InternalError(
           absl::StrCat("Error creating log file\n", OsErrorText(errno))));
     }
     g_log_fd = fd;
@@ -140,7 +141,7 @@ int Main(int argc, char** argv) {
   std::optional<ApiSocketSpec> api;
   if (auto a = one("api-socket")) {
     absl::StatusOr<ApiSocketSpec> spec = ParseApiSocket(*a);
-    if (!spec.ok()) return Fail(spec.status());
+    if (!spec.ok()) Fail(spec.status());
     api = *spec;
   }
   // SIGTERM/SIGINT go to the loop (CH's signal thread); SIGPIPE is ignored.
@@ -167,7 +168,7 @@ int Main(int argc, char** argv) {
       listener.reset(api->fd);
     } else {
       absl::StatusOr<UniqueFd> l = BindApiSocket(api->path);
-      if (!l.ok()) return Fail(l.status());
+      if (!l.ok()) Fail(l.status());
       listener = *std::move(l);
     }
     server = std::make_unique<HttpServer>(
@@ -181,16 +182,16 @@ int Main(int argc, char** argv) {
 
   if (one("kernel") || one("firmware")) {
     absl::StatusOr<Json> config = VmConfigFromCli(cli->values);
-    if (!config.ok()) return Fail(Head("Error parsing config", config.status()));
+    if (!config.ok()) Fail(Head("Error parsing config", config.status()));
     if (absl::Status s = vmm.Create(*config); !s.ok()) {
-      return Fail(Head("Failed to create VM", s));
+      Fail(Head("Failed to create VM", s));
     }
-    if (absl::Status s = vmm.Boot(); !s.ok()) return Fail(Head("Failed to boot VM", s));
+    if (absl::Status s = vmm.Boot(); !s.ok()) Fail(Head("Failed to boot VM", s));
   } else if (auto r = one("restore")) {
     absl::StatusOr<Json> rc = RestoreConfigFromCli(*r);
-    if (!rc.ok()) return Fail(Head("Error parsing config", rc.status()));
+    if (!rc.ok()) Fail(Head("Error parsing config", rc.status()));
     if (absl::Status s = vmm.Restore(*rc); !s.ok()) {
-      return Fail(Head("Failed to restore VM", s));
+      Fail(Head("Failed to restore VM", s));
     }
   }
   int code = loop.Run();
