@@ -107,12 +107,18 @@ absl::Status CheckHex(absl::string_view hex, absl::string_view path,
   return absl::OkStatus();
 }
 
-absl::Status ValidateStorage(const StorageConfig& s, absl::string_view path) {
+// A direct-boot guest finds its read-only layers by serial, so there a
+// read-only disk without one is an error (cocoon put an empty layer name into
+// the kernel cmdline). Firmware-booted VMs have a serial-less read-only
+// cidata.img by design (reference 4.1).
+absl::Status ValidateStorage(const StorageConfig& s, absl::string_view path,
+                             bool direct_boot) {
   RETURN_IF_ERROR(CheckPath(s.path(), path, "path", /*required=*/true));
-  if (s.ro() && s.serial().empty()) {
+  if (direct_boot && s.ro() && s.serial().empty()) {
     return Invalid(path, "serial",
-                   "missing: a read-only disk needs a serial (the guest finds "
-                   "its layers by serial, e.g. \"cocoon-layer0\")");
+                   "missing: a read-only disk of a direct-boot VM needs a serial "
+                   "(the guest finds its layers by serial, e.g. "
+                   "\"cocoon-layer0\")");
   }
   // virtio-blk serials are at most 20 bytes (VIRTIO_BLK_ID_BYTES).
   if (s.serial().size() > 20) {
@@ -236,7 +242,8 @@ absl::Status ValidateVm(const Vm& vm, absl::string_view field_path) {
   RETURN_IF_ERROR(ValidateVmConfig(vm.config(), Join(field_path, "config")));
   for (int i = 0; i < vm.storage_size(); ++i) {
     RETURN_IF_ERROR(ValidateStorage(
-        vm.storage(i), Join(field_path, absl::StrCat("storage[", i, "]"))));
+        vm.storage(i), Join(field_path, absl::StrCat("storage[", i, "]")),
+        /*direct_boot=*/!vm.boot().kernel_path().empty()));
   }
   for (int i = 0; i < vm.network_size(); ++i) {
     RETURN_IF_ERROR(ValidateNetwork(

@@ -113,8 +113,9 @@ TEST(ValidateVmTest, RejectsEachBadField) {
        "vm[2].storage[1].path: \"/a,b\" contains ',', a newline or NUL, which "
        "Cloud Hypervisor's option syntax cannot carry"},
       {"ro without serial", [](Vm& v) { v.mutable_storage(0)->clear_serial(); },
-       "vm[2].storage[0].serial: missing: a read-only disk needs a serial (the "
-       "guest finds its layers by serial, e.g. \"cocoon-layer0\")"},
+       "vm[2].storage[0].serial: missing: a read-only disk of a direct-boot "
+       "VM needs a serial (the guest finds its layers by serial, e.g. "
+       "\"cocoon-layer0\")"},
       {"mac", [](Vm& v) { v.mutable_network(0)->set_mac("02:42:0a:58:00"); },
        "vm[2].network[0].mac: \"02:42:0a:58:00\" is invalid: expected six hex "
        "pairs like 02:42:0a:58:00:05"},
@@ -174,6 +175,19 @@ TEST(ValidateVmTest, RejectsEachBadField) {
                 StatusIs(absl::StatusCode::kInvalidArgument, c.message))
         << c.name;
   }
+}
+
+TEST(ValidateVmTest, FirmwareBootCidataNeedsNoSerial) {
+  Vm vm = GoodVm();
+  vm.mutable_boot()->Clear();
+  vm.mutable_boot()->set_firmware_path("/r/firmware/CLOUDHV.fd");
+  vm.mutable_storage(0)->set_path("/r/run/cloudhypervisor/x/cidata.img");
+  vm.mutable_storage(0)->clear_serial();
+  EXPECT_OK(ValidateVm(vm, "vm[0]"));
+  vm.mutable_boot()->set_kernel_path("/r/vmlinuz");
+  EXPECT_THAT(ValidateVm(vm, "vm[0]"),
+              testing::StatusIs(absl::StatusCode::kInvalidArgument,
+                                ::testing::HasSubstr("storage[0].serial")));
 }
 
 TEST(ValidateVmTest, EmptyPathHasNoLeadingDot) {
