@@ -58,11 +58,13 @@ const std::map<std::string, OptionSpec>& Options() {
 }
 
 constexpr char kUsage[] =
-    "\n\nUsage: cloud-hypervisor [OPTIONS]\n\nFor more information, try '--help'.\n";
+    "\n\nUsage: cloud-hypervisor [OPTIONS]\n\nFor more information, try "
+    "'--help'.\n";
 
 std::string ArgName(const std::string& name, Arity a) {
   if (a == Arity::kFlag) return "--" + name;
-  return absl::StrCat("--", name, " <", name, ">", a == Arity::kMany ? "..." : "");
+  return absl::StrCat("--", name, " <", name, ">",
+                      a == Arity::kMany ? "..." : "");
 }
 
 absl::Status Usage(const std::string& msg) {
@@ -114,7 +116,8 @@ absl::StatusOr<CliArgs> ParseCommandLine(const std::vector<std::string>& args) {
     std::vector<std::string>& vals = out.values[name];
     if (spec.arity == Arity::kFlag) {
       if (inline_value) {
-        return Usage(absl::StrCat("unexpected value '", *inline_value, "' for '--", name,
+        return Usage(absl::StrCat("unexpected value '", *inline_value,
+                                  "' for '--", name,
                                   "' found; no more were expected"));
       }
       continue;
@@ -128,15 +131,17 @@ absl::StatusOr<CliArgs> ParseCommandLine(const std::vector<std::string>& args) {
       }
     }
     if (vals.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("error: a value is required for '", ArgName(name, spec.arity),
-                       "' but none was supplied\n\nFor more information, try '--help'.\n"));
-    }
-    if (name == "seccomp" && vals[0] != "true" && vals[0] != "false" && vals[0] != "log") {
       return absl::InvalidArgumentError(absl::StrCat(
-          "error: invalid value '", vals[0],
-          "' for '--seccomp <seccomp>'\n  [possible values: true, false, log]\n\n"
-          "For more information, try '--help'.\n"));
+          "error: a value is required for '", ArgName(name, spec.arity),
+          "' but none was supplied\n\nFor more information, try '--help'.\n"));
+    }
+    if (name == "seccomp" && vals[0] != "true" && vals[0] != "false" &&
+        vals[0] != "log") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("error: invalid value '", vals[0],
+                       "' for '--seccomp <seccomp>'\n  [possible values: true, "
+                       "false, log]\n\n"
+                       "For more information, try '--help'.\n"));
     }
   }
   if (out.help || out.version) return out;

@@ -30,18 +30,22 @@ absl::StatusOr<std::unique_ptr<ConsoleDevice>> ConsoleDevice::Create(
   const char* prefix = "Error creating console devices\n";
   if (d->mode_ == "Pty") {
     int m = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-    if (m < 0) m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+    if (m < 0)
+      m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
     if (m < 0) {
-      return absl::InternalError(absl::StrCat(prefix, "Error creating PTY\n", OsError(errno)));
+      return absl::InternalError(
+          absl::StrCat(prefix, "Error creating PTY\n", OsError(errno)));
     }
     d->out_.reset(m);
     int unlock = 0;
     if (ioctl(m, TIOCSPTLCK, &unlock) < 0) {
-      return absl::InternalError(absl::StrCat(prefix, "Error creating PTY\n", OsError(errno)));
+      return absl::InternalError(
+          absl::StrCat(prefix, "Error creating PTY\n", OsError(errno)));
     }
     int peer = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (peer < 0) {
-      return absl::InternalError(absl::StrCat(prefix, "Error creating PTY\n", OsError(errno)));
+      return absl::InternalError(
+          absl::StrCat(prefix, "Error creating PTY\n", OsError(errno)));
     }
     d->pty_peer_.reset(peer);
     termios t;
@@ -67,7 +71,8 @@ absl::StatusOr<std::unique_ptr<ConsoleDevice>> ConsoleDevice::Create(
     addr.sun_family = AF_UNIX;
     if (d->path_.size() >= sizeof(addr.sun_path)) {
       return absl::InvalidArgumentError(absl::StrCat(
-          prefix, "Error binding serial socket\npath must be shorter than SUN_LEN"));
+          prefix,
+          "Error binding serial socket\npath must be shorter than SUN_LEN"));
     }
     strncpy(addr.sun_path, d->path_.c_str(), sizeof(addr.sun_path) - 1);
     int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -75,17 +80,18 @@ absl::StatusOr<std::unique_ptr<ConsoleDevice>> ConsoleDevice::Create(
     d->listener_.reset(s);
     if (bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) < 0 ||
         listen(s, 16) < 0) {
-      return absl::InternalError(
-          absl::StrCat(prefix, "Error binding serial socket\n", OsError(errno)));
+      return absl::InternalError(absl::StrCat(
+          prefix, "Error binding serial socket\n", OsError(errno)));
     }
     ConsoleDevice* self = d.get();
     loop->Watch(s, POLLIN, [self](short) { self->OnAccept(); });
   } else if (d->mode_ == "File") {
     d->path_ = cfg.value("file", "");
-    int fd = open(d->path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    int fd =
+        open(d->path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (fd < 0) {
-      return absl::InternalError(
-          absl::StrCat(prefix, "Error creating console file\n", OsError(errno)));
+      return absl::InternalError(absl::StrCat(
+          prefix, "Error creating console file\n", OsError(errno)));
     }
     d->out_.reset(fd);
   } else if (d->mode_ == "Tty") {
@@ -147,7 +153,8 @@ void ConsoleDevice::DropClient() {
 }
 
 void ConsoleDevice::OnAccept() {
-  int c = accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+  int c =
+      accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
   if (c < 0) return;
   // The newest client wins: the previous one is shut down both ways.
   DropClient();

@@ -47,8 +47,8 @@ class ConsoleDevice {
   Loop* loop_;
   std::string mode_;
   std::string path_;
-  UniqueFd out_;      // pty master, file, stdout dup, or socket client
-  UniqueFd pty_peer_; // kept open so the PTY never hangs up
+  UniqueFd out_;       // pty master, file, stdout dup, or socket client
+  UniqueFd pty_peer_;  // kept open so the PTY never hangs up
   UniqueFd listener_;
   int input_fd_ = -1;  // watched fd delivering client bytes
   InputFn input_;

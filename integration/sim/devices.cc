@@ -59,14 +59,15 @@ absl::StatusOr<std::unique_ptr<DiskDevice>> OpenDisk(const Json& cfg) {
         "Failed to detect disk image type\nfailed to fill whole buffer");
   }
   bool qcow2 = memcmp(block, "QFI\xfb", 4) == 0;
-  std::string detected = qcow2 ? "Qcow2" : memcmp(block, "vhdxfile", 8) == 0 ? "Vhdx"
-                                                                            : "Raw";
+  std::string detected = qcow2                               ? "Qcow2"
+                         : memcmp(block, "vhdxfile", 8) == 0 ? "Vhdx"
+                                                             : "Raw";
   std::string specified = cfg.value("image_type", "Unknown");
   if (specified != "Unknown" && specified != detected) {
     return absl::InternalError(absl::StrCat(
         "Disk image type does not match expected type: specified = ",
-        absl::AsciiStrToLower(specified), ", detected = ",
-        absl::AsciiStrToLower(detected)));
+        absl::AsciiStrToLower(specified),
+        ", detected = ", absl::AsciiStrToLower(detected)));
   }
   d->image_type = detected;
   if (qcow2) {
@@ -74,34 +75,37 @@ absl::StatusOr<std::unique_ptr<DiskDevice>> OpenDisk(const Json& cfg) {
     uint64_t backing_off = Be(block + 8, 8);
     uint64_t backing_len = Be(block + 16, 4);
     uint64_t cluster_bits = Be(block + 20, 4);
-    if ((version != 2 && version != 3) || cluster_bits < 9 || cluster_bits > 21) {
+    if ((version != 2 && version != 3) || cluster_bits < 9 ||
+        cluster_bits > 21) {
       return absl::InternalError(
           "Failed to create QcowDiskSync\nInvalid QCOW2 header");
     }
     d->qcow2_cluster_size = 1ull << cluster_bits;
     uint64_t header_len = version == 3 ? Be(block + 100, 4) : 72;
-    d->qcow2_header_end = std::max<uint64_t>(header_len, backing_off + backing_len);
+    d->qcow2_header_end =
+        std::max<uint64_t>(header_len, backing_off + backing_len);
     if (backing_off != 0 && backing_len != 0) {
       if (!cfg.value("backing_files", false)) {
         return absl::InternalError(
             "Failed to create QcowDiskSync\nBacking file support is disabled");
       }
       std::string name(backing_len, '\0');
-      if (backing_len > 1023 ||
-          pread(hfd, name.data(), backing_len, static_cast<off_t>(backing_off)) !=
-              static_cast<ssize_t>(backing_len)) {
+      if (backing_len > 1023 || pread(hfd, name.data(), backing_len,
+                                      static_cast<off_t>(backing_off)) !=
+                                    static_cast<ssize_t>(backing_len)) {
         return absl::InternalError(
             "Failed to create QcowDiskSync\nInvalid backing file name");
       }
       std::string full = name;
       if (!name.empty() && name[0] != '/') {
         size_t slash = d->path.rfind('/');
-        full = slash == std::string::npos ? name : d->path.substr(0, slash + 1) + name;
+        full = slash == std::string::npos ? name
+                                          : d->path.substr(0, slash + 1) + name;
       }
       if (access(full.c_str(), R_OK) != 0) {
-        return absl::InternalError(
-            absl::StrCat("Failed to create QcowDiskSync\nBacking file open error: ",
-                         OsErrorText(errno)));
+        return absl::InternalError(absl::StrCat(
+            "Failed to create QcowDiskSync\nBacking file open error: ",
+            OsErrorText(errno)));
       }
     }
   }
@@ -109,7 +113,7 @@ absl::StatusOr<std::unique_ptr<DiskDevice>> OpenDisk(const Json& cfg) {
 }
 
 absl::Status LockDisk(DiskDevice& disk) {
-  struct flock fl{};
+  struct flock fl {};
   fl.l_type = disk.readonly ? F_RDLCK : F_WRLCK;
   fl.l_whence = SEEK_SET;
   fl.l_start = 0;
@@ -127,7 +131,8 @@ absl::StatusOr<std::unique_ptr<NetDevice>> OpenNet(const Json& cfg) {
   auto n = std::make_unique<NetDevice>();
   if (!cfg["id"].is_null()) n->id = cfg["id"].get<std::string>();
   n->mac = cfg["mac"].get<std::string>();
-  std::string want = cfg["tap"].is_string() ? cfg["tap"].get<std::string>() : "";
+  std::string want =
+      cfg["tap"].is_string() ? cfg["tap"].get<std::string>() : "";
   uint64_t pairs = cfg.value("num_queues", 2ull) / 2;
   if (pairs == 0) pairs = 1;
   if (want.size() >= IFNAMSIZ) {
@@ -139,7 +144,8 @@ absl::StatusOr<std::unique_ptr<NetDevice>> OpenNet(const Json& cfg) {
   for (uint64_t q = 0; q < pairs; ++q) {
     int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
-      return DevErr("Cannot create virtio-net device\nOpen tap device failed", errno);
+      return DevErr("Cannot create virtio-net device\nOpen tap device failed",
+                    errno);
     }
     UniqueFd owned(fd);
     ifreq ifr{};
@@ -147,10 +153,11 @@ absl::StatusOr<std::unique_ptr<NetDevice>> OpenNet(const Json& cfg) {
     ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
     if (pairs > 1) ifr.ifr_flags |= IFF_MULTI_QUEUE;
     if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-      return DevErr(absl::StrCat("Cannot create virtio-net device\nOpen tap device "
-                                 "failed\nUnable to configure tap interface ",
-                                 name),
-                    errno);
+      return DevErr(
+          absl::StrCat("Cannot create virtio-net device\nOpen tap device "
+                       "failed\nUnable to configure tap interface ",
+                       name),
+          errno);
     }
     name = ifr.ifr_name;  // resolves "vmtap%d"
     n->queue_fds.push_back(std::move(owned));
@@ -172,7 +179,8 @@ absl::StatusOr<std::unique_ptr<NetDevice>> OpenNet(const Json& cfg) {
     if (ioctl(s, SIOCGIFFLAGS, &up) == 0) {
       up.ifr_flags |= IFF_UP | IFF_RUNNING;
       if (ioctl(s, SIOCSIFFLAGS, &up) < 0) {
-        return DevErr("Cannot create virtio-net device\nUnable to enable tap", errno);
+        return DevErr("Cannot create virtio-net device\nUnable to enable tap",
+                      errno);
       }
     }
   }

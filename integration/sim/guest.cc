@@ -28,14 +28,14 @@ constexpr size_t kMaxValue = kSlotSize - 12;
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<GuestMemory>> GuestMemory::Create(uint64_t size) {
+absl::StatusOr<std::unique_ptr<GuestMemory>> GuestMemory::Create(
+    uint64_t size) {
   if (size == 0) return absl::InvalidArgumentError("guest memory size is 0");
   void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("Memory manager error\nCannot map guest memory\n",
-                     OsErrorText(errno)));
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "Memory manager error\nCannot map guest memory\n", OsErrorText(errno)));
   }
   return std::unique_ptr<GuestMemory>(
       new GuestMemory(static_cast<unsigned char*>(p), size));
@@ -73,10 +73,12 @@ void GuestMemory::WriteSlot(int slot, absl::string_view value) {
 
 static absl::StatusOr<off_t> DiskMarkerOffset(DiskDevice& disk) {
   struct stat st;
-  if (fstat(disk.fd.get(), &st) < 0) return absl::InternalError(OsErrorText(errno));
+  if (fstat(disk.fd.get(), &st) < 0)
+    return absl::InternalError(OsErrorText(errno));
   if (disk.image_type == "Qcow2") {
     uint64_t off = disk.qcow2_cluster_size - kSlotSize;
-    if (disk.qcow2_cluster_size < 2 * kSlotSize || disk.qcow2_header_end > off) {
+    if (disk.qcow2_cluster_size < 2 * kSlotSize ||
+        disk.qcow2_header_end > off) {
       return absl::FailedPreconditionError("qcow2 header cluster has no room");
     }
     return static_cast<off_t>(off);
@@ -135,7 +137,8 @@ void Guest::Boot(absl::string_view hostname) {
   memory_->WriteSlot(2, "booted");
   GuestHardware hw = hooks_.hardware();
   std::string msg = absl::StrCat(
-      "[    0.000000] Linux version 6.1.0-chsim (cloud-hypervisor simulator guest)\n",
+      "[    0.000000] Linux version 6.1.0-chsim (cloud-hypervisor simulator "
+      "guest)\n",
       "[    0.000000] Command line: ", hw.cmdline, "\n",
       "[    0.010000] smp: Brought up 1 node, ", hw.vcpus, " CPUs\n",
       "[    0.020000] Memory: ", hw.memory_size >> 10, "K available\n");
@@ -171,7 +174,9 @@ void Guest::Drain(ConsoleDevice* dev) {
     size_t eol = buf.find_first_of("\r\n");
     if (eol == std::string::npos) return;
     std::string line = buf.substr(0, eol);
-    size_t skip = (buf[eol] == '\r' && eol + 1 < buf.size() && buf[eol + 1] == '\n') ? 2 : 1;
+    size_t skip =
+        (buf[eol] == '\r' && eol + 1 < buf.size() && buf[eol + 1] == '\n') ? 2
+                                                                           : 1;
     buf.erase(0, eol + skip);
     Execute(dev, line);
   }
@@ -195,7 +200,8 @@ void Guest::Execute(ConsoleDevice* dev, const std::string& raw) {
     out = absl::StrCat(hw.vcpus, "\n");
   } else if (line == "free -b") {
     out = absl::StrCat("Mem: ", hw.memory_size, "\n");
-  } else if (w[0] == "mem-marker" && w.size() >= 2 && w[1] == "get" && w.size() == 2) {
+  } else if (w[0] == "mem-marker" && w.size() >= 2 && w[1] == "get" &&
+             w.size() == 2) {
     out = memory_->ReadSlot(1) + "\n";
   } else if (w[0] == "mem-marker" && w.size() == 3 && w[1] == "set") {
     memory_->WriteSlot(1, w[2]);
@@ -204,7 +210,8 @@ void Guest::Execute(ConsoleDevice* dev, const std::string& raw) {
       out = "disk-marker: no writable disk\n";
     } else if (w[1] == "get" && w.size() == 2) {
       absl::StatusOr<std::string> v = ReadDiskMarker(*hw.marker_disk);
-      out = v.ok() ? *v + "\n" : absl::StrCat("disk-marker: ", v.status().message(), "\n");
+      out = v.ok() ? *v + "\n"
+                   : absl::StrCat("disk-marker: ", v.status().message(), "\n");
     } else if (w[1] == "set" && w.size() == 3) {
       absl::Status s = WriteDiskMarker(*hw.marker_disk, w[2]);
       if (!s.ok()) out = absl::StrCat("disk-marker: ", s.message(), "\n");
@@ -233,7 +240,8 @@ static bool IsCidata(const std::string& path) {
   close(fd);
   if (n != 512) return false;
   // Volume label of a FAT12/16 (offset 43) or FAT32 (offset 71) boot sector.
-  return memcmp(b + 43, "CIDATA     ", 11) == 0 || memcmp(b + 71, "CIDATA     ", 11) == 0 ||
+  return memcmp(b + 43, "CIDATA     ", 11) == 0 ||
+         memcmp(b + 71, "CIDATA     ", 11) == 0 ||
          memcmp(b + 43, "cidata     ", 11) == 0;
 }
 
@@ -243,7 +251,8 @@ static std::string Mtype(const std::string& image) {
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, p[1], STDOUT_FILENO);
-  posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY,
+                                   0);
   std::string img = image;
   char arg0[] = "mtype", arg1[] = "-i", arg3[] = "::meta-data";
   char* argv[] = {arg0, arg1, img.data(), arg3, nullptr};
@@ -260,7 +269,8 @@ static std::string Mtype(const std::string& image) {
   if (rc == 0) {
     char buf[4096];
     ssize_t n;
-    while ((n = read(p[0], buf, sizeof(buf))) > 0) out.append(buf, static_cast<size_t>(n));
+    while ((n = read(p[0], buf, sizeof(buf))) > 0)
+      out.append(buf, static_cast<size_t>(n));
     int status;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
@@ -272,8 +282,10 @@ static std::string Mtype(const std::string& image) {
 std::string GuestHostname(const std::string& cmdline, bool firmware_boot,
                           const std::vector<std::string>& disk_paths) {
   if (!firmware_boot) {
-    for (absl::string_view tok : absl::StrSplit(cmdline, ' ', absl::SkipEmpty())) {
-      if (absl::ConsumePrefix(&tok, "cocoon.hostname=")) return std::string(tok);
+    for (absl::string_view tok :
+         absl::StrSplit(cmdline, ' ', absl::SkipEmpty())) {
+      if (absl::ConsumePrefix(&tok, "cocoon.hostname="))
+        return std::string(tok);
     }
     return "localhost";
   }

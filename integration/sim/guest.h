@@ -40,11 +40,11 @@ class GuestMemory {
 
 // What the guest can see of its virtual hardware, asked for on demand.
 struct GuestHardware {
-  std::string cmdline;                      // /proc/cmdline
+  std::string cmdline;  // /proc/cmdline
   int vcpus = 1;
   uint64_t memory_size = 0;
-  std::vector<std::string> nic_macs;        // eth0, eth1, ...
-  DiskDevice* marker_disk = nullptr;        // first writable disk or null
+  std::vector<std::string> nic_macs;  // eth0, eth1, ...
+  DiskDevice* marker_disk = nullptr;  // first writable disk or null
 };
 
 // Disk-marker storage on a disk: the last 4 KiB of a raw image, or the tail

@@ -30,10 +30,11 @@ ParseResult Error(int status, std::string body, bool firecracker) {
 }
 
 ParseResult BadRequest(absl::string_view what) {
-  return Error(400,
-               absl::StrCat("{ \"error\": \"", what,
-                            "\\nAll previous unanswered requests will be dropped.\" }"),
-               true);
+  return Error(
+      400,
+      absl::StrCat("{ \"error\": \"", what,
+                   "\\nAll previous unanswered requests will be dropped.\" }"),
+      true);
 }
 
 }  // namespace
@@ -65,7 +66,8 @@ ParseResult ParseRequest(absl::string_view buf) {
   for (size_t i = 1; i < lines.size(); ++i) {
     std::pair<absl::string_view, absl::string_view> kv =
         absl::StrSplit(lines[i], absl::MaxSplits(':', 1));
-    std::string name = absl::AsciiStrToLower(absl::StripAsciiWhitespace(kv.first));
+    std::string name =
+        absl::AsciiStrToLower(absl::StripAsciiWhitespace(kv.first));
     absl::string_view value = absl::StripAsciiWhitespace(kv.second);
     if (name == "content-length") {
       if (!absl::SimpleAtoi(value, &content_length)) {
@@ -91,10 +93,10 @@ ParseResult ParseRequest(absl::string_view buf) {
 }
 
 std::string FormatResponse(const HttpResponse& r) {
-  std::string out = absl::StrCat("HTTP/1.1 ", r.status, " \r\nServer: ",
-                                 r.firecracker_server ? "Firecracker API"
-                                                      : "Cloud Hypervisor API",
-                                 "\r\nConnection: keep-alive\r\n");
+  std::string out = absl::StrCat(
+      "HTTP/1.1 ", r.status, " \r\nServer: ",
+      r.firecracker_server ? "Firecracker API" : "Cloud Hypervisor API",
+      "\r\nConnection: keep-alive\r\n");
   if (r.status != 204 && r.status != 100) {
     absl::StrAppend(&out, "Content-Type: application/json\r\nContent-Length: ",
                     r.body.size(), "\r\n");
@@ -122,7 +124,9 @@ bool WriteAll(int fd, absl::string_view data) {
 }
 
 HttpServer::HttpServer(Loop* loop, UniqueFd listener, Handler handler)
-    : loop_(loop), listener_(std::move(listener)), handler_(std::move(handler)) {
+    : loop_(loop),
+      listener_(std::move(listener)),
+      handler_(std::move(handler)) {
   loop_->Watch(listener_.get(), POLLIN, [this](short) { OnAccept(); });
 }
 
@@ -132,7 +136,8 @@ HttpServer::~HttpServer() {
 }
 
 void HttpServer::OnAccept() {
-  int fd = accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+  int fd =
+      accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
   if (fd < 0) return;
   conns_[fd] = {UniqueFd(fd), std::string()};
   loop_->Watch(fd, POLLIN, [this, fd](short) { OnReadable(fd); });

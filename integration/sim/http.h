@@ -34,8 +34,8 @@ struct HttpResponse {
 struct ParseResult {
   enum Kind { kIncomplete, kRequest, kError } kind = kIncomplete;
   HttpRequest request;
-  size_t consumed = 0;      // bytes of the buffer used by the request
-  HttpResponse error;       // for kError (connection is then closed)
+  size_t consumed = 0;  // bytes of the buffer used by the request
+  HttpResponse error;   // for kError (connection is then closed)
 };
 
 // Parses one request from the front of `buf` (pure).

@@ -20,13 +20,15 @@ TEST(HttpTest, ParsesPutWithBodyAndAbsoluteForm) {
 }
 
 TEST(HttpTest, IncompleteUntilBodyArrives) {
-  EXPECT_EQ(ParseRequest("GET /api/v1/vmm.ping HTTP/1.1\r\n").kind, ParseResult::kIncomplete);
+  EXPECT_EQ(ParseRequest("GET /api/v1/vmm.ping HTTP/1.1\r\n").kind,
+            ParseResult::kIncomplete);
   EXPECT_EQ(ParseRequest("PUT /x HTTP/1.1\r\nContent-Length: 4\r\n\r\n{}").kind,
             ParseResult::kIncomplete);
 }
 
 TEST(HttpTest, ZeroContentLengthIsNoBody) {
-  ParseResult r = ParseRequest("PUT /api/v1/vm.boot HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+  ParseResult r =
+      ParseRequest("PUT /api/v1/vm.boot HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
   ASSERT_EQ(r.kind, ParseResult::kRequest);
   EXPECT_FALSE(r.request.has_body);
 }
@@ -36,25 +38,31 @@ TEST(HttpTest, UnknownMethodIsAFirecrackerError) {
   ASSERT_EQ(r.kind, ParseResult::kError);
   EXPECT_EQ(r.error.status, 400);
   EXPECT_TRUE(r.error.firecracker_server);
-  EXPECT_EQ(r.error.body,
-            "{ \"error\": \"Invalid HTTP Method: POST\\nAll previous unanswered "
-            "requests will be dropped.\" }");
+  EXPECT_EQ(
+      r.error.body,
+      "{ \"error\": \"Invalid HTTP Method: POST\\nAll previous unanswered "
+      "requests will be dropped.\" }");
 }
 
 TEST(HttpTest, BodyLimit) {
-  ParseResult r = ParseRequest("PUT /x HTTP/1.1\r\nContent-Length: 51201\r\n\r\n");
+  ParseResult r =
+      ParseRequest("PUT /x HTTP/1.1\r\nContent-Length: 51201\r\n\r\n");
   EXPECT_EQ(r.kind, ParseResult::kError);
 }
 
 TEST(HttpTest, ResponseFormat) {
   EXPECT_EQ(FormatResponse(HttpResponse{204, ""}),
-            "HTTP/1.1 204 \r\nServer: Cloud Hypervisor API\r\nConnection: keep-alive\r\n\r\n");
+            "HTTP/1.1 204 \r\nServer: Cloud Hypervisor API\r\nConnection: "
+            "keep-alive\r\n\r\n");
   EXPECT_EQ(FormatResponse(HttpResponse{200, ""}),
-            "HTTP/1.1 200 \r\nServer: Cloud Hypervisor API\r\nConnection: keep-alive\r\n"
+            "HTTP/1.1 200 \r\nServer: Cloud Hypervisor API\r\nConnection: "
+            "keep-alive\r\n"
             "Content-Type: application/json\r\nContent-Length: 0\r\n\r\n");
-  EXPECT_EQ(FormatResponse(HttpResponse{500, "[\"x\"]"}),
-            "HTTP/1.1 500 \r\nServer: Cloud Hypervisor API\r\nConnection: keep-alive\r\n"
-            "Content-Type: application/json\r\nContent-Length: 5\r\n\r\n[\"x\"]");
+  EXPECT_EQ(
+      FormatResponse(HttpResponse{500, "[\"x\"]"}),
+      "HTTP/1.1 500 \r\nServer: Cloud Hypervisor API\r\nConnection: "
+      "keep-alive\r\n"
+      "Content-Type: application/json\r\nContent-Length: 5\r\n\r\n[\"x\"]");
 }
 
 }  // namespace

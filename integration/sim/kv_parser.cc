@@ -33,13 +33,15 @@ std::vector<std::string> SplitOptions(absl::string_view s) {
   return out;
 }
 
-KvOptions::KvOptions(std::set<std::string> keys, std::set<std::string> valueless)
+KvOptions::KvOptions(std::set<std::string> keys,
+                     std::set<std::string> valueless)
     : keys_(std::move(keys)), valueless_(std::move(valueless)) {}
 
 absl::Status KvOptions::Parse(absl::string_view s) {
   if (absl::StripAsciiWhitespace(s).empty()) return absl::OkStatus();
   for (const std::string& item : SplitOptions(s)) {
-    std::vector<std::string> parts = absl::StrSplit(item, absl::MaxSplits('=', 1));
+    std::vector<std::string> parts =
+        absl::StrSplit(item, absl::MaxSplits('=', 1));
     const std::string& key = parts[0];
     if (valueless_.count(key)) {
       values_[key] = "";
@@ -128,10 +130,17 @@ std::optional<uint64_t> ParseByteSize(absl::string_view v) {
   uint64_t shift = 0;
   if (!v.empty()) {
     switch (v.back()) {
-      case 'K': shift = 10; break;
-      case 'M': shift = 20; break;
-      case 'G': shift = 30; break;
-      default: break;
+      case 'K':
+        shift = 10;
+        break;
+      case 'M':
+        shift = 20;
+        break;
+      case 'G':
+        shift = 30;
+        break;
+      default:
+        break;
     }
     if (shift) v.remove_suffix(1);
   }
@@ -155,7 +164,8 @@ std::optional<std::vector<uint64_t>> ParseIntList(absl::string_view v) {
       if (!ParseDecimal(range[0], &a)) return std::nullopt;
       out.push_back(a);
     } else if (range.size() == 2) {
-      if (!ParseDecimal(range[0], &a) || !ParseDecimal(range[1], &b) || a >= b) {
+      if (!ParseDecimal(range[0], &a) || !ParseDecimal(range[1], &b) ||
+          a >= b) {
         return std::nullopt;
       }
       for (uint64_t i = a; i <= b; ++i) out.push_back(i);

@@ -13,18 +13,22 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 TEST(SplitOptionsTest, CommasInsideBracketsAndQuotesDoNotSplit) {
-  EXPECT_THAT(SplitOptions("path=a,queue_affinity=[0@[0,1],1@[2]],serial=\"x,y\""),
-              ElementsAre("path=a", "queue_affinity=[0@[0,1],1@[2]]", "serial=\"x,y\""));
+  EXPECT_THAT(
+      SplitOptions("path=a,queue_affinity=[0@[0,1],1@[2]],serial=\"x,y\""),
+      ElementsAre("path=a", "queue_affinity=[0@[0,1],1@[2]]",
+                  "serial=\"x,y\""));
 }
 
 TEST(SplitOptionsTest, OnlyTheWholeStringIsTrimmed) {
-  EXPECT_THAT(SplitOptions("  path=a, readonly=on "), ElementsAre("path=a", " readonly=on"));
+  EXPECT_THAT(SplitOptions("  path=a, readonly=on "),
+              ElementsAre("path=a", " readonly=on"));
 }
 
 TEST(KvOptionsTest, SpaceAfterCommaMakesAnUnknownKey) {
   KvOptions o({"path", "readonly"});
   EXPECT_THAT(o.Parse("path=a, readonly=on"),
-              StatusIs(absl::StatusCode::kInvalidArgument, "unknown option:  readonly"));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "unknown option:  readonly"));
 }
 
 TEST(KvOptionsTest, UnknownKeyAndMissingEquals) {
@@ -91,8 +95,9 @@ TEST(TupleListTest, Affinity) {
 TEST(KvOptionsTest, SizesThroughOptions) {
   KvOptions o({"size"});
   ASSERT_OK(o.Parse("size=1x"));
-  EXPECT_THAT(o.GetSize("size"), StatusIs(absl::StatusCode::kInvalidArgument,
-                                          HasSubstr("unable to convert 1x for size")));
+  EXPECT_THAT(o.GetSize("size"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("unable to convert 1x for size")));
 }
 
 }  // namespace

@@ -33,8 +33,8 @@ int Loop::Run() {
     int timeout_ms = -1;
     absl::Time now = absl::Now();
     for (const auto& [id, t] : timers_) {
-      int64_t ms = absl::ToInt64Milliseconds(absl::Ceil(
-          t.when - now, absl::Milliseconds(1)));
+      int64_t ms = absl::ToInt64Milliseconds(
+          absl::Ceil(t.when - now, absl::Milliseconds(1)));
       if (ms < 0) ms = 0;
       if (timeout_ms < 0 || ms < timeout_ms) timeout_ms = static_cast<int>(ms);
     }

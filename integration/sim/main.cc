@@ -49,13 +49,15 @@ absl::Time g_start = absl::Now();
 int g_log_fd = STDERR_FILENO;
 int g_verbosity = 0;
 
-// CH's log line: "cloud-hypervisor: <secs>s: <thread> LEVEL:file:line -- msg\r\n".
+// CH's log line: "cloud-hypervisor: <secs>s: <thread> LEVEL:file:line --
+// msg\r\n".
 void Log(int level, const char* tag, absl::string_view msg) {
   // level: 0 error, 1 warn, 2 info, 3 debug.
   if (level > 1 + g_verbosity) return;
-  std::string line = absl::StrFormat("cloud-hypervisor: %11.6fs: <vmm> %s:%s -- %s\r\n",
-                                     absl::ToDoubleSeconds(absl::Now() - g_start), tag,
-                                     "cloud-hypervisor/src/main.rs:1", msg);
+  std::string line =
+      absl::StrFormat("cloud-hypervisor: %11.6fs: <vmm> %s:%s -- %s\r\n",
+                      absl::ToDoubleSeconds(absl::Now() - g_start), tag,
+                      "cloud-hypervisor/src/main.rs:1", msg);
   (void)!write(g_log_fd, line.data(), line.size());
 }
 
@@ -66,10 +68,12 @@ void Log(int level, const char* tag, absl::string_view msg) {
   Log(0, "ERROR", absl::StrCat("Fatal error: ", absl::StrJoin(chain, ": ")));
   std::string out;
   if (chain.size() == 1) {
-    out = absl::StrCat("Error: Cloud Hypervisor exited with the following error:\n  ",
-                       chain[0], "\n");
+    out = absl::StrCat(
+        "Error: Cloud Hypervisor exited with the following error:\n  ",
+        chain[0], "\n");
   } else {
-    out = "Error: Cloud Hypervisor exited with the following chain of errors:\n";
+    out =
+        "Error: Cloud Hypervisor exited with the following chain of errors:\n";
     for (size_t i = 0; i < chain.size(); ++i) {
       absl::StrAppend(&out, "  ", i, ": ", chain[i], "\n");
     }
@@ -83,7 +87,8 @@ absl::Status Head(absl::string_view head, const absl::Status& s) {
 }
 
 absl::StatusOr<UniqueFd> BindApiSocket(const std::string& path) {
-  const char* head = "Failed to start the VMM thread\nError creation API server's socket";
+  const char* head =
+      "Failed to start the VMM thread\nError creation API server's socket";
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (path.size() >= sizeof(addr.sun_path)) {
@@ -92,7 +97,8 @@ absl::StatusOr<UniqueFd> BindApiSocket(const std::string& path) {
   }
   memcpy(addr.sun_path, path.data(), path.size());
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) return absl::InternalError(absl::StrCat(head, "\n", OsErrorText(errno)));
+  if (fd < 0)
+    return absl::InternalError(absl::StrCat(head, "\n", OsErrorText(errno)));
   UniqueFd s(fd);
   if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) < 0 ||
       listen(fd, 64) < 0) {
@@ -111,7 +117,8 @@ int Main(int argc, char** argv) {
   }
   absl::StatusOr<CliArgs> cli = ParseCommandLine(args);
   if (!cli.ok()) {
-    (void)!write(STDERR_FILENO, cli.status().message().data(), cli.status().message().size());
+    (void)!write(STDERR_FILENO, cli.status().message().data(),
+                 cli.status().message().size());
     return 2;
   }
   if (cli->help) {
@@ -121,7 +128,8 @@ int Main(int argc, char** argv) {
   }
   if (cli->version) {
     printf("cloud-hypervisor v51.0\n");
-    if (cli->verbosity > 0) printf("Enabled features: [\"io_uring\", \"kvm\"]\n");
+    if (cli->verbosity > 0)
+      printf("Enabled features: [\"io_uring\", \"kvm\"]\n");
     return 0;
   }
   g_verbosity = cli->verbosity;
@@ -172,7 +180,8 @@ int Main(int argc, char** argv) {
       listener = *std::move(l);
     }
     server = std::make_unique<HttpServer>(
-        &loop, std::move(listener), [&vmm](const HttpRequest& r) { return vmm.Handle(r); });
+        &loop, std::move(listener),
+        [&vmm](const HttpRequest& r) { return vmm.Handle(r); });
   }
   loop.Watch(sigfd.get(), POLLIN, [&](short) {
     signalfd_siginfo info;
@@ -186,7 +195,8 @@ int Main(int argc, char** argv) {
     if (absl::Status s = vmm.Create(*config); !s.ok()) {
       Fail(Head("Failed to create VM", s));
     }
-    if (absl::Status s = vmm.Boot(); !s.ok()) Fail(Head("Failed to boot VM", s));
+    if (absl::Status s = vmm.Boot(); !s.ok())
+      Fail(Head("Failed to boot VM", s));
   } else if (auto r = one("restore")) {
     absl::StatusOr<Json> rc = RestoreConfigFromCli(*r);
     if (!rc.ok()) Fail(Head("Error parsing config", rc.status()));

@@ -18,7 +18,7 @@ namespace {
 
 enum class Kind {
   kBool,
-  kUint,     // max given by Field::max
+  kUint,  // max given by Field::max
   kString,
   kEnum,     // one of Field::variants
   kObject,   // Field::sub
@@ -26,7 +26,7 @@ enum class Kind {
   kUints,    // array of integers
   kMac,
   kIp,
-  kAny,      // accepted as is (fields the simulator does not model)
+  kAny,  // accepted as is (fields the simulator does not model)
 };
 
 struct Schema;
@@ -51,94 +51,112 @@ struct Schema {
 
 constexpr uint64_t kU8 = 0xff, kU16 = 0xffff, kU32 = 0xffffffffu;
 
-const Schema kCpuFeatures{"CpuFeatures", {{"amx", Kind::kBool, false, false, false}}};
-const Schema kCpus{
-    "CpusConfig",
-    {{"boot_vcpus", Kind::kUint, false, true, nullptr, kU32},
-     {"max_vcpus", Kind::kUint, false, true, nullptr, kU32},
-     {"topology", Kind::kAny, true},
-     {"kvm_hyperv", Kind::kBool, false, false, false},
-     {"max_phys_bits", Kind::kUint, false, false, 46, kU8},
-     {"affinity", Kind::kAny, true},
-     {"features", Kind::kObject, false, false, Json::object(), 0, &kCpuFeatures},
-     {"nested", Kind::kBool, false, false, true}}};
-const Schema kMemory{
-    "MemoryConfig",
-    {{"size", Kind::kUint, false, true},
-     {"mergeable", Kind::kBool, false, false, false},
-     {"hotplug_method", Kind::kEnum, false, false, "Acpi", 0, nullptr,
-      {"Acpi", "VirtioMem"}},
-     {"hotplug_size", Kind::kUint, true},
-     {"hotplugged_size", Kind::kUint, true},
-     {"shared", Kind::kBool, false, false, false},
-     {"hugepages", Kind::kBool, false, false, false},
-     {"hugepage_size", Kind::kUint, true},
-     {"prefault", Kind::kBool, false, false, false},
-     {"zones", Kind::kAny, true},
-     {"thp", Kind::kBool, false, false, true}}};
+const Schema kCpuFeatures{"CpuFeatures",
+                          {{"amx", Kind::kBool, false, false, false}}};
+const Schema kCpus{"CpusConfig",
+                   {{"boot_vcpus", Kind::kUint, false, true, nullptr, kU32},
+                    {"max_vcpus", Kind::kUint, false, true, nullptr, kU32},
+                    {"topology", Kind::kAny, true},
+                    {"kvm_hyperv", Kind::kBool, false, false, false},
+                    {"max_phys_bits", Kind::kUint, false, false, 46, kU8},
+                    {"affinity", Kind::kAny, true},
+                    {"features", Kind::kObject, false, false, Json::object(), 0,
+                     &kCpuFeatures},
+                    {"nested", Kind::kBool, false, false, true}}};
+const Schema kMemory{"MemoryConfig",
+                     {{"size", Kind::kUint, false, true},
+                      {"mergeable", Kind::kBool, false, false, false},
+                      {"hotplug_method",
+                       Kind::kEnum,
+                       false,
+                       false,
+                       "Acpi",
+                       0,
+                       nullptr,
+                       {"Acpi", "VirtioMem"}},
+                      {"hotplug_size", Kind::kUint, true},
+                      {"hotplugged_size", Kind::kUint, true},
+                      {"shared", Kind::kBool, false, false, false},
+                      {"hugepages", Kind::kBool, false, false, false},
+                      {"hugepage_size", Kind::kUint, true},
+                      {"prefault", Kind::kBool, false, false, false},
+                      {"zones", Kind::kAny, true},
+                      {"thp", Kind::kBool, false, false, true}}};
 const Schema kPayload{"PayloadConfig",
                       {{"firmware", Kind::kString, true},
                        {"kernel", Kind::kString, true},
                        {"cmdline", Kind::kString, true},
                        {"initramfs", Kind::kString, true}}};
-const Schema kDisk{
-    "DiskConfig",
-    {{"path", Kind::kString, true},
-     {"readonly", Kind::kBool, false, false, false},
-     {"direct", Kind::kBool, false, false, false},
-     {"iommu", Kind::kBool, false, false, false},
-     {"num_queues", Kind::kUint, false, false, 1},
-     {"queue_size", Kind::kUint, false, false, 128, kU16},
-     {"vhost_user", Kind::kBool, false, false, false},
-     {"vhost_socket", Kind::kString, true},
-     {"rate_limit_group", Kind::kString, true},
-     {"rate_limiter_config", Kind::kAny, true},
-     {"id", Kind::kString, true},
-     {"disable_io_uring", Kind::kBool, false, false, false},
-     {"disable_aio", Kind::kBool, false, false, false},
-     {"pci_segment", Kind::kUint, false, false, 0, kU16},
-     {"serial", Kind::kString, true},
-     {"queue_affinity", Kind::kAny, true},
-     {"backing_files", Kind::kBool, false, false, false},
-     {"sparse", Kind::kBool, false, false, true},
-     {"image_type", Kind::kEnum, false, false, "Unknown", 0, nullptr,
-      {"FixedVhd", "Qcow2", "Raw", "Vhdx", "Unknown"}}}};
-const Schema kNet{
-    "NetConfig",
-    {{"tap", Kind::kString, true},
-     {"ip", Kind::kIp, true},
-     {"mask", Kind::kIp, true},
-     {"mac", Kind::kMac, false, false, "random"},
-     {"host_mac", Kind::kMac, true},
-     {"mtu", Kind::kUint, true, false, nullptr, kU16},
-     {"iommu", Kind::kBool, false, false, false},
-     {"num_queues", Kind::kUint, false, false, 2},
-     {"queue_size", Kind::kUint, false, false, 256, kU16},
-     {"vhost_user", Kind::kBool, false, false, false},
-     {"vhost_socket", Kind::kString, true},
-     {"vhost_mode", Kind::kEnum, false, false, "Client", 0, nullptr,
-      {"Client", "Server"}},
-     {"id", Kind::kString, true},
-     {"fds", Kind::kUints, true},
-     {"rate_limiter_config", Kind::kAny, true},
-     {"pci_segment", Kind::kUint, false, false, 0, kU16},
-     {"offload_tso", Kind::kBool, false, false, true},
-     {"offload_ufo", Kind::kBool, false, false, true},
-     {"offload_csum", Kind::kBool, false, false, true}}};
+const Schema kDisk{"DiskConfig",
+                   {{"path", Kind::kString, true},
+                    {"readonly", Kind::kBool, false, false, false},
+                    {"direct", Kind::kBool, false, false, false},
+                    {"iommu", Kind::kBool, false, false, false},
+                    {"num_queues", Kind::kUint, false, false, 1},
+                    {"queue_size", Kind::kUint, false, false, 128, kU16},
+                    {"vhost_user", Kind::kBool, false, false, false},
+                    {"vhost_socket", Kind::kString, true},
+                    {"rate_limit_group", Kind::kString, true},
+                    {"rate_limiter_config", Kind::kAny, true},
+                    {"id", Kind::kString, true},
+                    {"disable_io_uring", Kind::kBool, false, false, false},
+                    {"disable_aio", Kind::kBool, false, false, false},
+                    {"pci_segment", Kind::kUint, false, false, 0, kU16},
+                    {"serial", Kind::kString, true},
+                    {"queue_affinity", Kind::kAny, true},
+                    {"backing_files", Kind::kBool, false, false, false},
+                    {"sparse", Kind::kBool, false, false, true},
+                    {"image_type",
+                     Kind::kEnum,
+                     false,
+                     false,
+                     "Unknown",
+                     0,
+                     nullptr,
+                     {"FixedVhd", "Qcow2", "Raw", "Vhdx", "Unknown"}}}};
+const Schema kNet{"NetConfig",
+                  {{"tap", Kind::kString, true},
+                   {"ip", Kind::kIp, true},
+                   {"mask", Kind::kIp, true},
+                   {"mac", Kind::kMac, false, false, "random"},
+                   {"host_mac", Kind::kMac, true},
+                   {"mtu", Kind::kUint, true, false, nullptr, kU16},
+                   {"iommu", Kind::kBool, false, false, false},
+                   {"num_queues", Kind::kUint, false, false, 2},
+                   {"queue_size", Kind::kUint, false, false, 256, kU16},
+                   {"vhost_user", Kind::kBool, false, false, false},
+                   {"vhost_socket", Kind::kString, true},
+                   {"vhost_mode",
+                    Kind::kEnum,
+                    false,
+                    false,
+                    "Client",
+                    0,
+                    nullptr,
+                    {"Client", "Server"}},
+                   {"id", Kind::kString, true},
+                   {"fds", Kind::kUints, true},
+                   {"rate_limiter_config", Kind::kAny, true},
+                   {"pci_segment", Kind::kUint, false, false, 0, kU16},
+                   {"offload_tso", Kind::kBool, false, false, true},
+                   {"offload_ufo", Kind::kBool, false, false, true},
+                   {"offload_csum", Kind::kBool, false, false, true}}};
 const Schema kRng{"RngConfig",
                   {{"src", Kind::kString, false, true},
                    {"iommu", Kind::kBool, false, false, false}}};
-const Schema kBalloon{"BalloonConfig",
-                      {{"size", Kind::kUint, false, true},
-                       {"deflate_on_oom", Kind::kBool, false, false, false},
-                       {"free_page_reporting", Kind::kBool, false, false, false}}};
-const std::vector<const char*> kModes = {"Off", "Pty", "Tty", "File", "Socket",
-                                         "Null"};
-const Schema kConsole{"ConsoleConfig",
-                      {{"file", Kind::kString, true},
-                       {"mode", Kind::kEnum, false, true, nullptr, 0, nullptr, kModes},
-                       {"iommu", Kind::kBool, false, false, false},
-                       {"socket", Kind::kString, true}}};
+const Schema kBalloon{
+    "BalloonConfig",
+    {{"size", Kind::kUint, false, true},
+     {"deflate_on_oom", Kind::kBool, false, false, false},
+     {"free_page_reporting", Kind::kBool, false, false, false}}};
+const std::vector<const char*> kModes = {"Off",  "Pty",    "Tty",
+                                         "File", "Socket", "Null"};
+const Schema kConsole{
+    "ConsoleConfig",
+    {{"file", Kind::kString, true},
+     {"mode", Kind::kEnum, false, true, nullptr, 0, nullptr, kModes},
+     {"iommu", Kind::kBool, false, false, false},
+     {"socket", Kind::kString, true}}};
 const Schema kDebugConsole{
     "DebugConsoleConfig",
     {{"file", Kind::kString, true},
@@ -155,12 +173,15 @@ const Schema kVmConfig{
      {"rate_limit_groups", Kind::kAny, true},
      {"disks", Kind::kObjects, true, false, nullptr, 0, &kDisk},
      {"net", Kind::kObjects, true, false, nullptr, 0, &kNet},
-     {"rng", Kind::kObject, false, false, Json{{"src", "/dev/urandom"}}, 0, &kRng},
+     {"rng", Kind::kObject, false, false, Json{{"src", "/dev/urandom"}}, 0,
+      &kRng},
      {"balloon", Kind::kObject, true, false, nullptr, 0, &kBalloon},
      {"fs", Kind::kAny, true},
      {"pmem", Kind::kAny, true},
-     {"serial", Kind::kObject, false, false, Json{{"mode", "Null"}}, 0, &kConsole},
-     {"console", Kind::kObject, false, false, Json{{"mode", "Tty"}}, 0, &kConsole},
+     {"serial", Kind::kObject, false, false, Json{{"mode", "Null"}}, 0,
+      &kConsole},
+     {"console", Kind::kObject, false, false, Json{{"mode", "Tty"}}, 0,
+      &kConsole},
      {"debug_console", Kind::kObject, false, false, Json::object(), 0,
       &kDebugConsole},
      {"devices", Kind::kAny, true},
@@ -183,24 +204,34 @@ const Schema kRestore{"RestoreConfig",
                       {{"source_url", Kind::kString, false, true},
                        {"prefault", Kind::kBool, false, false, false},
                        {"net_fds", Kind::kAny, true}}};
-const Schema kRemove{"VmRemoveDeviceData", {{"id", Kind::kString, false, true}}};
-const Schema kResize{"VmResizeData",
-                     {{"desired_vcpus", Kind::kUint, true, false, nullptr, kU32},
-                      {"desired_ram", Kind::kUint, true},
-                      {"desired_balloon", Kind::kUint, true}}};
+const Schema kRemove{"VmRemoveDeviceData",
+                     {{"id", Kind::kString, false, true}}};
+const Schema kResize{
+    "VmResizeData",
+    {{"desired_vcpus", Kind::kUint, true, false, nullptr, kU32},
+     {"desired_ram", Kind::kUint, true},
+     {"desired_balloon", Kind::kUint, true}}};
 
 // serde_json's description of a value in "invalid type" messages.
 std::string Unexpected(const Json& v) {
   switch (v.type()) {
-    case Json::value_t::null: return "null";
-    case Json::value_t::boolean: return absl::StrCat("boolean `", v.dump(), "`");
-    case Json::value_t::string: return absl::StrCat("string ", v.dump());
+    case Json::value_t::null:
+      return "null";
+    case Json::value_t::boolean:
+      return absl::StrCat("boolean `", v.dump(), "`");
+    case Json::value_t::string:
+      return absl::StrCat("string ", v.dump());
     case Json::value_t::number_integer:
-    case Json::value_t::number_unsigned: return absl::StrCat("integer `", v.dump(), "`");
-    case Json::value_t::number_float: return absl::StrCat("floating point `", v.dump(), "`");
-    case Json::value_t::array: return "sequence";
-    case Json::value_t::object: return "map";
-    default: return "value";
+    case Json::value_t::number_unsigned:
+      return absl::StrCat("integer `", v.dump(), "`");
+    case Json::value_t::number_float:
+      return absl::StrCat("floating point `", v.dump(), "`");
+    case Json::value_t::array:
+      return "sequence";
+    case Json::value_t::object:
+      return "map";
+    default:
+      return "value";
   }
 }
 
@@ -226,16 +257,19 @@ absl::StatusOr<Json> NormalizeValue(const Field& f, const Json& v) {
       if (!v.is_boolean()) return TypeError(v, "a boolean");
       return v;
     case Kind::kUint:
-      if (v.is_number_integer() && !v.is_number_unsigned() && v.get<int64_t>() < 0) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "invalid value: integer `", v.dump(), "`, expected ", UintName(f.max)));
+      if (v.is_number_integer() && !v.is_number_unsigned() &&
+          v.get<int64_t>() < 0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("invalid value: integer `", v.dump(), "`, expected ",
+                         UintName(f.max)));
       }
       if (!v.is_number_unsigned() && !v.is_number_integer()) {
         return TypeError(v, UintName(f.max));
       }
       if (v.get<uint64_t>() > f.max) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "invalid value: integer `", v.dump(), "`, expected ", UintName(f.max)));
+        return absl::InvalidArgumentError(
+            absl::StrCat("invalid value: integer `", v.dump(), "`, expected ",
+                         UintName(f.max)));
       }
       return v;
     case Kind::kString:
@@ -247,7 +281,8 @@ absl::StatusOr<Json> NormalizeValue(const Field& f, const Json& v) {
         if (v.get<std::string>() == variant) return v;
       }
       std::vector<std::string> quoted;
-      for (const char* variant : f.variants) quoted.push_back(absl::StrCat("`", variant, "`"));
+      for (const char* variant : f.variants)
+        quoted.push_back(absl::StrCat("`", variant, "`"));
       return absl::InvalidArgumentError(
           absl::StrCat("unknown variant `", v.get<std::string>(),
                        "`, expected one of ", absl::StrJoin(quoted, ", ")));
@@ -298,7 +333,8 @@ absl::StatusOr<Json> NormalizeValue(const Field& f, const Json& v) {
 }
 
 absl::StatusOr<Json> Normalize(const Schema& schema, const Json& in) {
-  if (!in.is_object()) return TypeError(in, absl::StrCat("struct ", schema.name));
+  if (!in.is_object())
+    return TypeError(in, absl::StrCat("struct ", schema.name));
   Json out = Json::object();
   for (const Field& f : schema.fields) {
     auto it = in.find(f.name);
@@ -331,9 +367,15 @@ absl::StatusOr<Json> Normalize(const Schema& schema, const Json& in) {
 
 }  // namespace
 
-absl::StatusOr<Json> NormalizeVmConfig(const Json& in) { return Normalize(kVmConfig, in); }
-absl::StatusOr<Json> NormalizeDiskConfig(const Json& in) { return Normalize(kDisk, in); }
-absl::StatusOr<Json> NormalizeNetConfig(const Json& in) { return Normalize(kNet, in); }
+absl::StatusOr<Json> NormalizeVmConfig(const Json& in) {
+  return Normalize(kVmConfig, in);
+}
+absl::StatusOr<Json> NormalizeDiskConfig(const Json& in) {
+  return Normalize(kDisk, in);
+}
+absl::StatusOr<Json> NormalizeNetConfig(const Json& in) {
+  return Normalize(kNet, in);
+}
 absl::StatusOr<Json> NormalizeSnapshotConfig(const Json& in) {
   return Normalize(kSnapshot, in);
 }
@@ -343,7 +385,9 @@ absl::StatusOr<Json> NormalizeRestoreConfig(const Json& in) {
 absl::StatusOr<Json> NormalizeRemoveDevice(const Json& in) {
   return Normalize(kRemove, in);
 }
-absl::StatusOr<Json> NormalizeResize(const Json& in) { return Normalize(kResize, in); }
+absl::StatusOr<Json> NormalizeResize(const Json& in) {
+  return Normalize(kResize, in);
+}
 
 std::string RandomMac() {
   unsigned char b[6] = {};
@@ -351,8 +395,8 @@ std::string RandomMac() {
     for (int i = 0; i < 6; ++i) b[i] = static_cast<unsigned char>(rand());
   }
   b[0] = static_cast<unsigned char>((b[0] & 0xfe) | 0x02);
-  return absl::StrFormat("%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3],
-                         b[4], b[5]);
+  return absl::StrFormat("%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2],
+                         b[3], b[4], b[5]);
 }
 
 bool IsValidMac(const std::string& mac) {

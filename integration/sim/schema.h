@@ -20,10 +20,11 @@ using Json = nlohmann::ordered_json;
 absl::StatusOr<Json> NormalizeVmConfig(const Json& in);
 absl::StatusOr<Json> NormalizeDiskConfig(const Json& in);
 absl::StatusOr<Json> NormalizeNetConfig(const Json& in);
-absl::StatusOr<Json> NormalizeSnapshotConfig(const Json& in);  // destination_url
-absl::StatusOr<Json> NormalizeRestoreConfig(const Json& in);   // source_url, ...
-absl::StatusOr<Json> NormalizeRemoveDevice(const Json& in);    // id
-absl::StatusOr<Json> NormalizeResize(const Json& in);          // desired_*
+absl::StatusOr<Json> NormalizeSnapshotConfig(
+    const Json& in);                                          // destination_url
+absl::StatusOr<Json> NormalizeRestoreConfig(const Json& in);  // source_url, ...
+absl::StatusOr<Json> NormalizeRemoveDevice(const Json& in);   // id
+absl::StatusOr<Json> NormalizeResize(const Json& in);         // desired_*
 
 // A random locally administered unicast MAC, lowercase "aa:bb:..".
 std::string RandomMac();

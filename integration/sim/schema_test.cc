@@ -15,14 +15,17 @@ Json P(const char* s) { return Json::parse(s, nullptr, false); }
 TEST(SchemaTest, EmptyVmConfigGetsCliDefaultsInStructOrder) {
   absl::StatusOr<Json> c = NormalizeVmConfig(P("{}"));
   ASSERT_OK(c);
-  EXPECT_EQ((*c)["cpus"].dump(),
-            R"({"boot_vcpus":1,"max_vcpus":1,"topology":null,"kvm_hyperv":false,)"
-            R"("max_phys_bits":46,"affinity":null,"features":{"amx":false},"nested":true})");
+  EXPECT_EQ(
+      (*c)["cpus"].dump(),
+      R"({"boot_vcpus":1,"max_vcpus":1,"topology":null,"kvm_hyperv":false,)"
+      R"("max_phys_bits":46,"affinity":null,"features":{"amx":false},"nested":true})");
   EXPECT_EQ((*c)["memory"]["size"], 512ull << 20);
   EXPECT_EQ((*c)["memory"]["thp"], true);
-  EXPECT_EQ((*c)["serial"].dump(), R"({"file":null,"mode":"Null","iommu":false,"socket":null})");
+  EXPECT_EQ((*c)["serial"].dump(),
+            R"({"file":null,"mode":"Null","iommu":false,"socket":null})");
   EXPECT_EQ((*c)["console"]["mode"], "Tty");
-  EXPECT_EQ((*c)["debug_console"].dump(), R"({"file":null,"mode":"Off","iobase":233})");
+  EXPECT_EQ((*c)["debug_console"].dump(),
+            R"({"file":null,"mode":"Off","iobase":233})");
   EXPECT_EQ((*c)["rng"]["src"], "/dev/urandom");
   EXPECT_TRUE((*c)["payload"].is_null());
   EXPECT_EQ(c->begin().key(), "cpus");
@@ -30,18 +33,23 @@ TEST(SchemaTest, EmptyVmConfigGetsCliDefaultsInStructOrder) {
 
 TEST(SchemaTest, RequiredFields) {
   EXPECT_THAT(NormalizeVmConfig(P(R"({"cpus":{"boot_vcpus":1}})")),
-              StatusIs(absl::StatusCode::kInvalidArgument, "missing field `max_vcpus`"));
-  EXPECT_THAT(NormalizeVmConfig(P(R"({"memory":{}})")),
-              StatusIs(absl::StatusCode::kInvalidArgument, "missing field `size`"));
-  EXPECT_THAT(NormalizeVmConfig(P(R"({"console":{"file":"/x"}})")),
-              StatusIs(absl::StatusCode::kInvalidArgument, "missing field `mode`"));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "missing field `max_vcpus`"));
+  EXPECT_THAT(
+      NormalizeVmConfig(P(R"({"memory":{}})")),
+      StatusIs(absl::StatusCode::kInvalidArgument, "missing field `size`"));
+  EXPECT_THAT(
+      NormalizeVmConfig(P(R"({"console":{"file":"/x"}})")),
+      StatusIs(absl::StatusCode::kInvalidArgument, "missing field `mode`"));
   EXPECT_THAT(NormalizeSnapshotConfig(P("{}")),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        "missing field `destination_url`"));
-  EXPECT_THAT(NormalizeRemoveDevice(P("{}")),
-              StatusIs(absl::StatusCode::kInvalidArgument, "missing field `id`"));
+  EXPECT_THAT(
+      NormalizeRemoveDevice(P("{}")),
+      StatusIs(absl::StatusCode::kInvalidArgument, "missing field `id`"));
   EXPECT_THAT(NormalizeRestoreConfig(P(R"({"prefault":true})")),
-              StatusIs(absl::StatusCode::kInvalidArgument, "missing field `source_url`"));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "missing field `source_url`"));
 }
 
 TEST(SchemaTest, TypesRangesAndEnums) {
@@ -51,13 +59,15 @@ TEST(SchemaTest, TypesRangesAndEnums) {
   EXPECT_THAT(NormalizeDiskConfig(P(R"({"queue_size":70000})")),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        "invalid value: integer `70000`, expected u16"));
-  EXPECT_THAT(NormalizeDiskConfig(P(R"({"image_type":"raw"})")),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       "unknown variant `raw`, expected one of `FixedVhd`, `Qcow2`, "
-                       "`Raw`, `Vhdx`, `Unknown`"));
-  EXPECT_THAT(NormalizeVmConfig(P(R"({"cpus":{"boot_vcpus":-1,"max_vcpus":1}})")),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       "invalid value: integer `-1`, expected u32"));
+  EXPECT_THAT(
+      NormalizeDiskConfig(P(R"({"image_type":"raw"})")),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               "unknown variant `raw`, expected one of `FixedVhd`, `Qcow2`, "
+               "`Raw`, `Vhdx`, `Unknown`"));
+  EXPECT_THAT(
+      NormalizeVmConfig(P(R"({"cpus":{"boot_vcpus":-1,"max_vcpus":1}})")),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               "invalid value: integer `-1`, expected u32"));
   EXPECT_THAT(NormalizeVmConfig(P(R"({"disks":{}})")),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        "invalid type: map, expected a sequence"));
@@ -77,7 +87,8 @@ TEST(SchemaTest, NetDefaultsAndMac) {
   EXPECT_THAT(NormalizeNetConfig(P(R"({"mac":"12:34"})")),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        "The provided MAC address is invalid: 12:34"));
-  absl::StatusOr<Json> upper = NormalizeNetConfig(P(R"({"mac":"AA:BB:CC:DD:EE:FF"})"));
+  absl::StatusOr<Json> upper =
+      NormalizeNetConfig(P(R"({"mac":"AA:BB:CC:DD:EE:FF"})"));
   ASSERT_OK(upper);
   EXPECT_EQ((*upper)["mac"], "aa:bb:cc:dd:ee:ff");
 }

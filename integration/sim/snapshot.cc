@@ -83,14 +83,16 @@ absl::Status WriteMemory(int fd, GuestMemory& mem, uint64_t limit) {
       return Err(OsErrorText(errno));
     }
   }
-  if (ftruncate(fd, static_cast<off_t>(limit)) != 0) return Err(OsErrorText(errno));
+  if (ftruncate(fd, static_cast<off_t>(limit)) != 0)
+    return Err(OsErrorText(errno));
   return absl::OkStatus();
 }
 
 Json Node(const Json& state, Json children = Json::object()) {
-  return Json{{"snapshots", std::move(children)},
-              {"snapshot_data", state.is_null() ? Json(nullptr)
-                                                : Json{{"state", state.dump()}}}};
+  return Json{
+      {"snapshots", std::move(children)},
+      {"snapshot_data",
+       state.is_null() ? Json(nullptr) : Json{{"state", state.dump()}}}};
 }
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
@@ -100,7 +102,8 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::string out;
   char buf[65536];
   ssize_t n;
-  while ((n = read(fd, buf, sizeof(buf))) > 0) out.append(buf, static_cast<size_t>(n));
+  while ((n = read(fd, buf, sizeof(buf))) > 0)
+    out.append(buf, static_cast<size_t>(n));
   if (n < 0) return Err(OsErrorText(errno));
   return out;
 }
@@ -111,22 +114,26 @@ absl::StatusOr<Json> Inner(const Json& node, const char* what) {
       !node["snapshot_data"]["state"].is_string()) {
     return Err(absl::StrCat("missing field `state` in ", what));
   }
-  Json j = Json::parse(node["snapshot_data"]["state"].get<std::string>(), nullptr, false);
+  Json j = Json::parse(node["snapshot_data"]["state"].get<std::string>(),
+                       nullptr, false);
   if (j.is_discarded()) return Err(absl::StrCat("invalid state of ", what));
   return j;
 }
 
 absl::StatusOr<RestoreState> ParseState(const Json& s) {
   RestoreState rs;
-  if (!s.is_object() || !s["snapshots"].is_object()) return Err("missing field `snapshots`");
+  if (!s.is_object() || !s["snapshots"].is_object())
+    return Err("missing field `snapshots`");
   const Json& snaps = s["snapshots"];
-  if (!snaps["cpu-manager"].is_object() || !snaps["cpu-manager"]["snapshots"].is_object()) {
+  if (!snaps["cpu-manager"].is_object() ||
+      !snaps["cpu-manager"]["snapshots"].is_object()) {
     return Err("missing field `cpu-manager`");
   }
   rs.vcpus = static_cast<int>(snaps["cpu-manager"]["snapshots"].size());
   absl::StatusOr<Json> mm = Inner(snaps["memory-manager"], "memory-manager");
   if (!mm.ok()) return mm.status();
-  if (!(*mm)["memory_ranges"].is_object() || !(*mm)["memory_ranges"]["data"].is_array()) {
+  if (!(*mm)["memory_ranges"].is_object() ||
+      !(*mm)["memory_ranges"]["data"].is_array()) {
     return Err("missing field `memory_ranges`");
   }
   for (const Json& r : (*mm)["memory_ranges"]["data"]) {
@@ -141,9 +148,11 @@ absl::StatusOr<RestoreState> ParseState(const Json& s) {
   }
   for (auto& [id, child] : snaps["device-manager"]["snapshots"].items()) {
     absl::StatusOr<Json> d = Inner(child, "device");
-    if (d.ok() && (*d)["mac"].is_string()) rs.net_macs[id] = (*d)["mac"].get<std::string>();
+    if (d.ok() && (*d)["mac"].is_string())
+      rs.net_macs[id] = (*d)["mac"].get<std::string>();
   }
-  if (rs.vcpus < 1 || rs.memory_size == 0) return Err("empty cpu or memory state");
+  if (rs.vcpus < 1 || rs.memory_size == 0)
+    return Err("empty cpu or memory state");
   return rs;
 }
 
@@ -153,14 +162,19 @@ absl::Status Vmm::Snapshot(const Json& body) {
   const char* head = "The VM could not be snapshotted";
   if (!vm_) return Chain(head, Err("VM is not running"));
   if (vm_->state != VmState::kPaused) {
-    return Chain(head, Err("Cannot snapshot VM\nFailed to snapshot migratable component\n"
-                           "Trying to snapshot while VM is running"));
+    return Chain(
+        head,
+        Err("Cannot snapshot VM\nFailed to snapshot migratable component\n"
+            "Trying to snapshot while VM is running"));
   }
-  const std::string send = "Cannot send VM snapshot\nFailed to send migratable component snapshot";
-  absl::StatusOr<std::string> dir = UrlToDir(body["destination_url"].get<std::string>());
+  const std::string send =
+      "Cannot send VM snapshot\nFailed to send migratable component snapshot";
+  absl::StatusOr<std::string> dir =
+      UrlToDir(body["destination_url"].get<std::string>());
   if (!dir.ok()) return Chain(head, Chain(send, dir.status()));
   // CH blocks its only API thread while RAM is written.
-  if (knobs_.snapshot_delay > absl::ZeroDuration()) absl::SleepFor(knobs_.snapshot_delay);
+  if (knobs_.snapshot_delay > absl::ZeroDuration())
+    absl::SleepFor(knobs_.snapshot_delay);
   // Host resources are let go: later vm.boot re-creates outputs (gotcha 18).
   consoles_dropped_ = true;
   Json cpus = Json::object();
@@ -168,7 +182,8 @@ absl::Status Vmm::Snapshot(const Json& body) {
     cpus[std::to_string(i)] = Node(Json{{"id", i}, {"regs", "simulated"}});
   }
   Json devices = Json::object();
-  for (auto& n : vm_->nets) devices[n->id] = Node(Json{{"mac", n->mac}, {"tap", n->tap}});
+  for (auto& n : vm_->nets)
+    devices[n->id] = Node(Json{{"mac", n->mac}, {"tap", n->tap}});
   for (auto& d : vm_->disks) devices[d->id] = Node(Json{{"path", d->path}});
   uint64_t ram = vm_->memory->size();
   Json state{
@@ -179,15 +194,19 @@ absl::Status Vmm::Snapshot(const Json& body) {
                                     devices)},
             {"memory-manager",
              Node(Json{{"memory_ranges",
-                        Json{{"data", Json::array({Json{{"gpa", 0}, {"length", ram}}})}}},
+                        Json{{"data", Json::array({Json{{"gpa", 0},
+                                                        {"length", ram}}})}}},
                        {"boot_ram", ram},
                        {"current_ram", ram}})}}},
       {"snapshot_data",
-       Json{{"state", Json{{"clock", Json{{"tsc", 0}}}, {"simulator", "chsim"}}.dump()}}}};
-  if (absl::Status s = WriteNewFile(*dir + "/config.json", config_->dump()); !s.ok()) {
+       Json{{"state", Json{{"clock", Json{{"tsc", 0}}}, {"simulator", "chsim"}}
+                          .dump()}}}};
+  if (absl::Status s = WriteNewFile(*dir + "/config.json", config_->dump());
+      !s.ok()) {
     return Chain(head, Chain(send, s));
   }
-  if (absl::Status s = WriteNewFile(*dir + "/state.json", state.dump()); !s.ok()) {
+  if (absl::Status s = WriteNewFile(*dir + "/state.json", state.dump());
+      !s.ok()) {
     return Chain(head, Chain(send, s));
   }
   absl::StatusOr<UniqueFd> mem = CreateNew(*dir + "/memory-ranges");
@@ -199,18 +218,23 @@ absl::Status Vmm::Snapshot(const Json& body) {
   if (absl::Status s = WriteMemory(mem->get(), *vm_->memory, ram); !s.ok()) {
     return Chain(head, Chain(send, s));
   }
-  if (absl::Status s = mem->Close(); !s.ok()) return Chain(head, Chain(send, Err(s.message())));
+  if (absl::Status s = mem->Close(); !s.ok())
+    return Chain(head, Chain(send, Err(s.message())));
   return absl::OkStatus();
 }
 
 absl::Status Vmm::Restore(const Json& body) {
   const char* head = "The VM could not be restored";
   if (config_ || vm_) return Chain(head, Err("VM is already created"));
-  const std::string recv = "Cannot restore VM\nFailed to receive migratable component snapshot";
-  absl::StatusOr<std::string> dir = UrlToDir(body["source_url"].get<std::string>());
+  const std::string recv =
+      "Cannot restore VM\nFailed to receive migratable component snapshot";
+  absl::StatusOr<std::string> dir =
+      UrlToDir(body["source_url"].get<std::string>());
   if (!dir.ok()) {
-    return Chain(head, Chain("Cannot restore VM\nFailed to send migratable component "
-                             "snapshot", dir.status()));
+    return Chain(head,
+                 Chain("Cannot restore VM\nFailed to send migratable component "
+                       "snapshot",
+                       dir.status()));
   }
   absl::StatusOr<std::string> cfg_text = ReadFile(*dir + "/config.json");
   if (!cfg_text.ok()) return Chain(head, Chain(recv, cfg_text.status()));
@@ -222,9 +246,11 @@ absl::Status Vmm::Restore(const Json& body) {
   if (!cfg.ok()) return Chain(head, Chain(recv, Err(cfg.status().message())));
   if ((*cfg)["net"].is_array()) {
     for (const Json& n : (*cfg)["net"]) {
-      if (n["fds"].is_array() && !n["fds"].empty() && body["net_fds"].is_null()) {
-        return Chain(head, Err(absl::StrCat("Net id ", n["id"].dump(),
-                                            " is associated with FDs and is required")));
+      if (n["fds"].is_array() && !n["fds"].empty() &&
+          body["net_fds"].is_null()) {
+        return Chain(
+            head, Err(absl::StrCat("Net id ", n["id"].dump(),
+                                   " is associated with FDs and is required")));
       }
     }
   }
@@ -245,7 +271,8 @@ absl::Status Vmm::Restore(const Json& body) {
   };
   if (absl::Status s = CreateConsoles(); !s.ok()) return fail(s);
   if (knobs_.fail_restore) {
-    return fail(Err("Cannot restore VM\nsimulated failure (CHSIM_FAIL_RESTORE=1)"));
+    return fail(
+        Err("Cannot restore VM\nsimulated failure (CHSIM_FAIL_RESTORE=1)"));
   }
   auto vm = BuildVm(*config_, &*rs);
   if (!vm.ok()) return fail(vm.status());

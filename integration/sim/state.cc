@@ -7,11 +7,16 @@ namespace chtools::sim {
 
 const char* StateName(VmState s) {
   switch (s) {
-    case VmState::kCreated: return "Created";
-    case VmState::kRunning: return "Running";
-    case VmState::kShutdown: return "Shutdown";
-    case VmState::kPaused: return "Paused";
-    case VmState::kBreakPoint: return "BreakPoint";
+    case VmState::kCreated:
+      return "Created";
+    case VmState::kRunning:
+      return "Running";
+    case VmState::kShutdown:
+      return "Shutdown";
+    case VmState::kPaused:
+      return "Paused";
+    case VmState::kBreakPoint:
+      return "BreakPoint";
   }
   return "?";
 }

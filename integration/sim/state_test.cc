@@ -11,14 +11,21 @@ using ::chtools::testing::StatusIs;
 using S = VmState;
 
 TEST(StateTest, LegalTransitions) {
-  for (auto [from, to] : std::vector<std::pair<S, S>>{
-           {S::kCreated, S::kRunning}, {S::kCreated, S::kPaused},
-           {S::kCreated, S::kShutdown}, {S::kCreated, S::kBreakPoint},
-           {S::kRunning, S::kPaused}, {S::kRunning, S::kShutdown},
-           {S::kRunning, S::kBreakPoint}, {S::kPaused, S::kRunning},
-           {S::kPaused, S::kShutdown}, {S::kShutdown, S::kRunning},
-           {S::kBreakPoint, S::kCreated}, {S::kBreakPoint, S::kRunning}}) {
-    EXPECT_OK(CheckTransition(from, to)) << StateName(from) << "->" << StateName(to);
+  for (auto [from, to] :
+       std::vector<std::pair<S, S>>{{S::kCreated, S::kRunning},
+                                    {S::kCreated, S::kPaused},
+                                    {S::kCreated, S::kShutdown},
+                                    {S::kCreated, S::kBreakPoint},
+                                    {S::kRunning, S::kPaused},
+                                    {S::kRunning, S::kShutdown},
+                                    {S::kRunning, S::kBreakPoint},
+                                    {S::kPaused, S::kRunning},
+                                    {S::kPaused, S::kShutdown},
+                                    {S::kShutdown, S::kRunning},
+                                    {S::kBreakPoint, S::kCreated},
+                                    {S::kBreakPoint, S::kRunning}}) {
+    EXPECT_OK(CheckTransition(from, to))
+        << StateName(from) << "->" << StateName(to);
   }
 }
 

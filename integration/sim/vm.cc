@@ -22,7 +22,8 @@ bool NameUsed(const std::string& name, const Json& config, const Json& tree) {
   for (const char* list : {"disks", "net"}) {
     if (!config[list].is_array()) continue;
     for (const Json& d : config[list]) {
-      if (d["id"].is_string() && d["id"].get<std::string>() == name) return true;
+      if (d["id"].is_string() && d["id"].get<std::string>() == name)
+        return true;
     }
   }
   return false;
@@ -32,16 +33,17 @@ bool NameUsed(const std::string& name, const Json& config, const Json& tree) {
 absl::Status FillMemory(GuestMemory& mem, const std::string& path) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    return absl::NotFoundError(absl::StrCat(
-        "Memory manager error\nError opening snapshot file\n", OsErrorText(errno)));
+    return absl::NotFoundError(
+        absl::StrCat("Memory manager error\nError opening snapshot file\n",
+                     OsErrorText(errno)));
   }
   UniqueFd owned(fd);
   off_t size = lseek(fd, 0, SEEK_END);
   if (size < 0 || static_cast<uint64_t>(size) < mem.size()) {
     // CH v51 would spin forever on a short file; the simulator refuses it.
     return absl::DataLossError(absl::StrCat(
-        "Memory manager error\nError reading snapshot file\nmemory-ranges has ", size,
-        " bytes, guest RAM is ", mem.size()));
+        "Memory manager error\nError reading snapshot file\nmemory-ranges has ",
+        size, " bytes, guest RAM is ", mem.size()));
   }
   off_t pos = 0;
   while (static_cast<uint64_t>(pos) < mem.size()) {
@@ -49,12 +51,14 @@ absl::Status FillMemory(GuestMemory& mem, const std::string& path) {
     if (data < 0) break;  // only holes left
     off_t hole = lseek(fd, data, SEEK_HOLE);
     if (hole < 0) hole = size;
-    if (static_cast<uint64_t>(hole) > mem.size()) hole = static_cast<off_t>(mem.size());
+    if (static_cast<uint64_t>(hole) > mem.size())
+      hole = static_cast<off_t>(mem.size());
     for (off_t p = data; p < hole;) {
       ssize_t n = pread(fd, mem.data() + p, static_cast<size_t>(hole - p), p);
       if (n <= 0) {
-        return absl::InternalError(absl::StrCat(
-            "Memory manager error\nError reading snapshot file\n", OsErrorText(errno)));
+        return absl::InternalError(
+            absl::StrCat("Memory manager error\nError reading snapshot file\n",
+                         OsErrorText(errno)));
       }
       p += n;
     }
@@ -83,7 +87,8 @@ std::string Vm::AddPciNode(const std::string& id) {
   for (auto& [name, node] : device_tree.items()) {
     unsigned dev = 0;
     if (node["pci_bdf"].is_string() &&
-        sscanf(node["pci_bdf"].get<std::string>().c_str(), "0000:00:%x.0", &dev) == 1) {
+        sscanf(node["pci_bdf"].get<std::string>().c_str(), "0000:00:%x.0",
+               &dev) == 1) {
       used.insert(dev);
     }
   }
@@ -128,7 +133,8 @@ DiskDevice* Vm::MarkerDisk() {
   return nullptr;
 }
 
-absl::StatusOr<std::unique_ptr<Vm>> BuildVm(Json& config, const RestoreState* restore) {
+absl::StatusOr<std::unique_ptr<Vm>> BuildVm(Json& config,
+                                            const RestoreState* restore) {
   if (absl::Status v = ValidateVmConfig(config); !v.ok()) {
     return Chain("Failed to validate config", v);
   }
@@ -162,9 +168,11 @@ absl::StatusOr<std::unique_ptr<Vm>> BuildVm(Json& config, const RestoreState* re
     }
     close(fd);
   }
-  vm->vcpus = restore ? restore->vcpus
-                      : static_cast<int>(config["cpus"]["boot_vcpus"].get<uint64_t>());
-  uint64_t ram = restore ? restore->memory_size : config["memory"]["size"].get<uint64_t>();
+  vm->vcpus =
+      restore ? restore->vcpus
+              : static_cast<int>(config["cpus"]["boot_vcpus"].get<uint64_t>());
+  uint64_t ram =
+      restore ? restore->memory_size : config["memory"]["size"].get<uint64_t>();
   if (restore) {
     vm->device_id_cnt = restore->device_id_cnt;
     vm->device_tree = restore->device_tree;
@@ -173,7 +181,8 @@ absl::StatusOr<std::unique_ptr<Vm>> BuildVm(Json& config, const RestoreState* re
   if (!mem.ok()) return mem.status();
   vm->memory = *std::move(mem);
   if (restore) {
-    if (absl::Status s = FillMemory(*vm->memory, restore->memory_path); !s.ok()) return s;
+    if (absl::Status s = FillMemory(*vm->memory, restore->memory_path); !s.ok())
+      return s;
   }
   for (const char* fixed : {"__ioapic", "__serial"}) {
     vm->device_tree[fixed] = Json{{"id", fixed},
@@ -182,7 +191,8 @@ absl::StatusOr<std::unique_ptr<Vm>> BuildVm(Json& config, const RestoreState* re
                                   {"children", Json::array()},
                                   {"pci_bdf", nullptr}};
   }
-  if (config["console"]["mode"] != "Off" && !vm->device_tree.contains("__console")) {
+  if (config["console"]["mode"] != "Off" &&
+      !vm->device_tree.contains("__console")) {
     vm->AddPciNode("__console");
   }
   if (config["disks"].is_array()) {

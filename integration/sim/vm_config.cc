@@ -17,8 +17,8 @@ absl::Status Ctx(const std::string& opt, const absl::Status& s) {
       absl::StrCat("Error parsing --", opt, "\n", s.message()));
 }
 
-#define SIM_TRY(opt, lhs, expr)                          \
-  auto lhs##_or = (expr);                                \
+#define SIM_TRY(opt, lhs, expr)                           \
+  auto lhs##_or = (expr);                                 \
   if (!lhs##_or.ok()) return Ctx(opt, lhs##_or.status()); \
   auto lhs = *lhs##_or
 
@@ -42,34 +42,40 @@ absl::StatusOr<Json> ParseCpus(const std::string& s) {
   if (auto t = o.Get("topology")) {
     std::vector<std::string> p = absl::StrSplit(*t, ':');
     uint64_t v[4];
-    if (p.size() != 4 || !absl::SimpleAtoi(p[0], &v[0]) || !absl::SimpleAtoi(p[1], &v[1]) ||
-        !absl::SimpleAtoi(p[2], &v[2]) || !absl::SimpleAtoi(p[3], &v[3])) {
-      return Ctx("cpus", absl::InvalidArgumentError(
-                             absl::StrCat("unable to convert ", *t, " for topology")));
+    if (p.size() != 4 || !absl::SimpleAtoi(p[0], &v[0]) ||
+        !absl::SimpleAtoi(p[1], &v[1]) || !absl::SimpleAtoi(p[2], &v[2]) ||
+        !absl::SimpleAtoi(p[3], &v[3])) {
+      return Ctx("cpus", absl::InvalidArgumentError(absl::StrCat(
+                             "unable to convert ", *t, " for topology")));
     }
-    j["topology"] = Json{{"threads_per_core", v[0]}, {"cores_per_die", v[1]},
-                         {"dies_per_package", v[2]}, {"packages", v[3]}};
+    j["topology"] = Json{{"threads_per_core", v[0]},
+                         {"cores_per_die", v[1]},
+                         {"dies_per_package", v[2]},
+                         {"packages", v[3]}};
   }
   SetBool(j, "kvm_hyperv", hv);
   if (bits) j["max_phys_bits"] = *bits;
   if (auto a = o.Get("affinity")) {
     auto t = ParseTupleList(*a);
     if (!t) {
-      return Ctx("cpus", absl::InvalidArgumentError(
-                             absl::StrCat("unable to convert ", *a, " for affinity")));
+      return Ctx("cpus", absl::InvalidArgumentError(absl::StrCat(
+                             "unable to convert ", *a, " for affinity")));
     }
     Json arr = Json::array();
-    for (auto& [vcpu, host] : *t) arr.push_back(Json{{"vcpu", vcpu}, {"host_cpus", host}});
+    for (auto& [vcpu, host] : *t)
+      arr.push_back(Json{{"vcpu", vcpu}, {"host_cpus", host}});
     j["affinity"] = arr;
   }
   if (auto f = o.Get("features")) {
     std::string inner = *f;
-    if (inner.size() >= 2 && inner.front() == '[') inner = inner.substr(1, inner.size() - 2);
+    if (inner.size() >= 2 && inner.front() == '[')
+      inner = inner.substr(1, inner.size() - 2);
     bool amx = false;
-    for (absl::string_view feat : absl::StrSplit(inner, ',', absl::SkipEmpty())) {
+    for (absl::string_view feat :
+         absl::StrSplit(inner, ',', absl::SkipEmpty())) {
       if (feat != "amx") {
-        return Ctx("cpus", absl::InvalidArgumentError(
-                               absl::StrCat("unable to convert ", *f, " for features")));
+        return Ctx("cpus", absl::InvalidArgumentError(absl::StrCat(
+                               "unable to convert ", *f, " for features")));
       }
       amx = true;
     }
@@ -80,13 +86,15 @@ absl::StatusOr<Json> ParseCpus(const std::string& s) {
 }
 
 absl::StatusOr<Json> ParseMemory(const std::string& s) {
-  KvOptions o({"size", "file", "mergeable", "shared", "hugepages", "hugepage_size",
-               "hotplug_method", "hotplug_size", "hotplugged_size", "prefault", "thp"});
+  KvOptions o({"size", "file", "mergeable", "shared", "hugepages",
+               "hugepage_size", "hotplug_method", "hotplug_size",
+               "hotplugged_size", "prefault", "thp"});
   if (absl::Status st = o.Parse(s); !st.ok()) return Ctx("memory", st);
   Json j = Json::object();
   SIM_TRY("memory", size, o.GetSize("size"));
   j["size"] = size.value_or(512ull << 20);
-  for (const char* k : {"mergeable", "shared", "hugepages", "prefault", "thp"}) {
+  for (const char* k :
+       {"mergeable", "shared", "hugepages", "prefault", "thp"}) {
     SIM_TRY("memory", b, o.GetBool(k));
     SetBool(j, k, b);
   }
@@ -101,24 +109,44 @@ absl::StatusOr<Json> ParseMemory(const std::string& s) {
     } else if (l == "virtio-mem") {
       j["hotplug_method"] = "VirtioMem";
     } else {
-      return Ctx("memory", absl::InvalidArgumentError(absl::StrCat(
-                               "unable to convert ", *m, " for hotplug_method")));
+      return Ctx("memory",
+                 absl::InvalidArgumentError(absl::StrCat(
+                     "unable to convert ", *m, " for hotplug_method")));
     }
   }
   return j;
 }
 
 absl::StatusOr<Json> ParseDisk(const std::string& s) {
-  KvOptions o({"path", "readonly", "direct", "iommu", "num_queues", "queue_size",
-               "vhost_user", "socket", "bw_size", "bw_one_time_burst", "bw_refill_time",
-               "ops_size", "ops_one_time_burst", "ops_refill_time", "id", "pci_segment",
-               "serial", "rate_limit_group", "queue_affinity", "backing_files", "sparse",
-               "image_type", "_disable_io_uring", "_disable_aio"});
+  KvOptions o({"path",
+               "readonly",
+               "direct",
+               "iommu",
+               "num_queues",
+               "queue_size",
+               "vhost_user",
+               "socket",
+               "bw_size",
+               "bw_one_time_burst",
+               "bw_refill_time",
+               "ops_size",
+               "ops_one_time_burst",
+               "ops_refill_time",
+               "id",
+               "pci_segment",
+               "serial",
+               "rate_limit_group",
+               "queue_affinity",
+               "backing_files",
+               "sparse",
+               "image_type",
+               "_disable_io_uring",
+               "_disable_aio"});
   if (absl::Status st = o.Parse(s); !st.ok()) return Ctx("disk", st);
   Json j = Json::object();
   if (auto v = o.Get("path")) j["path"] = *v;
-  for (const char* k : {"readonly", "direct", "iommu", "vhost_user", "backing_files",
-                        "sparse"}) {
+  for (const char* k : {"readonly", "direct", "iommu", "vhost_user",
+                        "backing_files", "sparse"}) {
     SIM_TRY("disk", b, o.GetBool(k));
     SetBool(j, k, b);
   }
@@ -130,8 +158,8 @@ absl::StatusOr<Json> ParseDisk(const std::string& s) {
     SIM_TRY("disk", v, o.GetU64(k));
     if (v) j[k] = *v;
   }
-  for (const char* k : {"bw_size", "bw_one_time_burst", "bw_refill_time", "ops_size",
-                        "ops_one_time_burst", "ops_refill_time"}) {
+  for (const char* k : {"bw_size", "bw_one_time_burst", "bw_refill_time",
+                        "ops_size", "ops_one_time_burst", "ops_refill_time"}) {
     SIM_TRY("disk", v, o.GetU64(k));
     (void)v;
   }
@@ -142,21 +170,25 @@ absl::StatusOr<Json> ParseDisk(const std::string& s) {
   if (auto v = o.Get("queue_affinity")) {
     auto t = ParseTupleList(*v);
     if (!t) {
-      return Ctx("disk", absl::InvalidArgumentError(
-                             absl::StrCat("unable to convert ", *v, " for queue_affinity")));
+      return Ctx("disk", absl::InvalidArgumentError(absl::StrCat(
+                             "unable to convert ", *v, " for queue_affinity")));
     }
     Json arr = Json::array();
-    for (auto& [q, host] : *t) arr.push_back(Json{{"queue_index", q}, {"host_cpus", host}});
+    for (auto& [q, host] : *t)
+      arr.push_back(Json{{"queue_index", q}, {"host_cpus", host}});
     j["queue_affinity"] = arr;
   }
   if (auto v = o.Get("image_type")) {
     std::string l = absl::AsciiStrToLower(*v);
     static const std::map<std::string, std::string> kTypes = {
-        {"raw", "Raw"}, {"qcow2", "Qcow2"}, {"vhd", "FixedVhd"}, {"vhdx", "Vhdx"}};
+        {"raw", "Raw"},
+        {"qcow2", "Qcow2"},
+        {"vhd", "FixedVhd"},
+        {"vhdx", "Vhdx"}};
     auto it = kTypes.find(l);
     if (it == kTypes.end()) {
-      return Ctx("disk", absl::InvalidArgumentError(
-                             absl::StrCat("unable to convert ", *v, " for image_type")));
+      return Ctx("disk", absl::InvalidArgumentError(absl::StrCat(
+                             "unable to convert ", *v, " for image_type")));
     }
     j["image_type"] = it->second;
   }
@@ -164,10 +196,29 @@ absl::StatusOr<Json> ParseDisk(const std::string& s) {
 }
 
 absl::StatusOr<Json> ParseNet(const std::string& s) {
-  KvOptions o({"tap", "ip", "mask", "mac", "host_mac", "mtu", "iommu", "num_queues",
-               "queue_size", "vhost_user", "socket", "vhost_mode", "id", "fd", "bw_size",
-               "bw_one_time_burst", "bw_refill_time", "ops_size", "ops_one_time_burst",
-               "ops_refill_time", "pci_segment", "offload_tso", "offload_ufo",
+  KvOptions o({"tap",
+               "ip",
+               "mask",
+               "mac",
+               "host_mac",
+               "mtu",
+               "iommu",
+               "num_queues",
+               "queue_size",
+               "vhost_user",
+               "socket",
+               "vhost_mode",
+               "id",
+               "fd",
+               "bw_size",
+               "bw_one_time_burst",
+               "bw_refill_time",
+               "ops_size",
+               "ops_one_time_burst",
+               "ops_refill_time",
+               "pci_segment",
+               "offload_tso",
+               "offload_ufo",
                "offload_csum"});
   if (absl::Status st = o.Parse(s); !st.ok()) return Ctx("net", st);
   Json j = Json::object();
@@ -177,15 +228,15 @@ absl::StatusOr<Json> ParseNet(const std::string& s) {
   for (const char* k : {"mac", "host_mac"}) {
     if (auto v = o.Get(k)) {
       if (!IsValidMac(*v)) {
-        return Ctx("net", absl::InvalidArgumentError(
-                              absl::StrCat("unable to convert ", *v, " for ", k)));
+        return Ctx("net", absl::InvalidArgumentError(absl::StrCat(
+                              "unable to convert ", *v, " for ", k)));
       }
       j[k] = absl::AsciiStrToLower(*v);
     }
   }
   if (auto v = o.Get("socket")) j["vhost_socket"] = *v;
-  for (const char* k : {"iommu", "vhost_user", "offload_tso", "offload_ufo",
-                        "offload_csum"}) {
+  for (const char* k :
+       {"iommu", "vhost_user", "offload_tso", "offload_ufo", "offload_csum"}) {
     SIM_TRY("net", b, o.GetBool(k));
     SetBool(j, k, b);
   }
@@ -196,8 +247,8 @@ absl::StatusOr<Json> ParseNet(const std::string& s) {
   if (auto v = o.Get("vhost_mode")) {
     std::string l = absl::AsciiStrToLower(*v);
     if (l != "client" && l != "server") {
-      return Ctx("net", absl::InvalidArgumentError(
-                            absl::StrCat("unable to convert ", *v, " for vhost_mode")));
+      return Ctx("net", absl::InvalidArgumentError(absl::StrCat(
+                            "unable to convert ", *v, " for vhost_mode")));
     }
     j["vhost_mode"] = l == "client" ? "Client" : "Server";
   }
@@ -206,11 +257,14 @@ absl::StatusOr<Json> ParseNet(const std::string& s) {
   return NormalizeNetConfig(j);
 }
 
-absl::StatusOr<Json> ParseConsole(const std::string& opt, const std::string& s) {
+absl::StatusOr<Json> ParseConsole(const std::string& opt,
+                                  const std::string& s) {
   KvOptions o({"file", "socket", "iommu"}, {"off", "pty", "tty", "null"});
   if (absl::Status st = o.Parse(s); !st.ok()) return Ctx(opt, st);
   SIM_TRY(opt, iommu, o.GetBool("iommu"));
-  Json j{{"file", nullptr}, {"mode", "Null"}, {"iommu", iommu.value_or(false)},
+  Json j{{"file", nullptr},
+         {"mode", "Null"},
+         {"iommu", iommu.value_or(false)},
          {"socket", nullptr}};
   if (o.Has("off")) {
     j["mode"] = "Off";
@@ -250,7 +304,8 @@ absl::StatusOr<Json> VmConfigFromCli(const CliValues& values) {
   };
   Json j = Json::object();
   {
-    absl::StatusOr<Json> c = ParseCpus(one("cpus").value_or("boot=1,max_phys_bits=46"));
+    absl::StatusOr<Json> c =
+        ParseCpus(one("cpus").value_or("boot=1,max_phys_bits=46"));
     if (!c.ok()) return c.status();
     j["cpus"] = *c;
   }
@@ -275,7 +330,8 @@ absl::StatusOr<Json> VmConfigFromCli(const CliValues& values) {
     if (it == values.end()) continue;
     Json arr = Json::array();
     for (const std::string& v : it->second) {
-      absl::StatusOr<Json> d = std::string(opt) == "disk" ? ParseDisk(v) : ParseNet(v);
+      absl::StatusOr<Json> d =
+          std::string(opt) == "disk" ? ParseDisk(v) : ParseNet(v);
       if (!d.ok()) return d.status();
       arr.push_back(*d);
     }
@@ -299,10 +355,12 @@ absl::StatusOr<Json> VmConfigFromCli(const CliValues& values) {
                         {"free_page_reporting", fpr.value_or(false)}};
   }
   {
-    absl::StatusOr<Json> s = ParseConsole("serial", one("serial").value_or("null"));
+    absl::StatusOr<Json> s =
+        ParseConsole("serial", one("serial").value_or("null"));
     if (!s.ok()) return s.status();
     j["serial"] = *s;
-    absl::StatusOr<Json> c = ParseConsole("console", one("console").value_or("tty"));
+    absl::StatusOr<Json> c =
+        ParseConsole("console", one("console").value_or("tty"));
     if (!c.ok()) return c.status();
     j["console"] = *c;
   }
@@ -323,10 +381,12 @@ absl::StatusOr<Json> RestoreConfigFromCli(const std::string& value) {
   if (absl::Status st = o.Parse(value); !st.ok()) return Ctx("restore", st);
   auto url = o.Get("source_url");
   if (!url) {
-    return absl::InvalidArgumentError("Error parsing --restore: source_url missing");
+    return absl::InvalidArgumentError(
+        "Error parsing --restore: source_url missing");
   }
   SIM_TRY("restore", prefault, o.GetBool("prefault"));
-  return Json{{"source_url", *url}, {"prefault", prefault.value_or(false)},
+  return Json{{"source_url", *url},
+              {"prefault", prefault.value_or(false)},
               {"net_fds", nullptr}};
 }
 
@@ -348,23 +408,28 @@ absl::StatusOr<ApiSocketSpec> ParseApiSocket(const std::string& value) {
 }
 
 absl::Status ValidateVmConfig(const Json& c) {
-  auto err = [](std::string m) { return absl::InvalidArgumentError(std::move(m)); };
+  auto err = [](std::string m) {
+    return absl::InvalidArgumentError(std::move(m));
+  };
   const Json& payload = c["payload"];
   bool kernel = payload.is_object() && payload["kernel"].is_string();
   bool firmware = payload.is_object() && payload["firmware"].is_string();
   if (!kernel && !firmware) {
-    return err("Payload configuration is not bootable\n"
-               "No bootitem provided: neither firmware nor kernel");
+    return err(
+        "Payload configuration is not bootable\n"
+        "No bootitem provided: neither firmware nor kernel");
   }
   if (kernel && firmware) {
-    return err("Payload configuration is not bootable\n"
-               "Specifying a kernel is not supported when a firmware is provided");
+    return err(
+        "Payload configuration is not bootable\n"
+        "Specifying a kernel is not supported when a firmware is provided");
   }
   uint64_t boot = c["cpus"]["boot_vcpus"].get<uint64_t>();
   uint64_t max = c["cpus"]["max_vcpus"].get<uint64_t>();
   if (boot == 0) return err("Cannot have zero boot vCPUs");
   if (max < boot) return err("Max CPUs lower than boot CPUs");
-  if (max > 8192) return err("Too many vCPUs: " + std::to_string(max) + " > 8192");
+  if (max > 8192)
+    return err("Too many vCPUs: " + std::to_string(max) + " > 8192");
   uint64_t ram = c["memory"]["size"].get<uint64_t>();
   if (c["balloon"].is_object() && c["balloon"]["size"].get<uint64_t>() >= ram) {
     return err("Balloon size is larger than RAM");
@@ -373,27 +438,32 @@ absl::Status ValidateVmConfig(const Json& c) {
   auto check_id = [&](const Json& id) -> absl::Status {
     if (!id.is_string()) return absl::OkStatus();
     std::string s = id.get<std::string>();
-    if (s.rfind("__", 0) == 0) return err("Identifier " + s + " is not invalid");
+    if (s.rfind("__", 0) == 0)
+      return err("Identifier " + s + " is not invalid");
     if (!ids.insert(s).second) return err("Identifier " + s + " is not unique");
     return absl::OkStatus();
   };
   if (c["disks"].is_array()) {
     for (const Json& d : c["disks"]) {
       if (d["num_queues"].get<uint64_t>() > boot) {
-        return err(absl::StrCat("Number of block queues (", d["num_queues"].dump(),
+        return err(absl::StrCat("Number of block queues (",
+                                d["num_queues"].dump(),
                                 ") exceeds the number of vCPUs (", boot, ")"));
       }
       if (d["queue_size"].get<uint64_t>() <= 2) {
-        return err(absl::StrCat("Invalid queue size: ", d["queue_size"].dump()));
+        return err(
+            absl::StrCat("Invalid queue size: ", d["queue_size"].dump()));
       }
-      if (d["serial"].is_string() && d["serial"].get<std::string>().size() > 20) {
+      if (d["serial"].is_string() &&
+          d["serial"].get<std::string>().size() > 20) {
         return err("Disk serial number too long (more than 20 bytes)");
       }
       if (d["path"].is_string() && d["vhost_socket"].is_string()) {
         return err("Disk path and vhost socket both provided");
       }
       if (d["vhost_user"].get<bool>()) {
-        return err("Using vhost-user requires using shared memory or huge pages");
+        return err(
+            "Using vhost-user requires using shared memory or huge pages");
       }
       if (!d["path"].is_string()) return err("Disk path missing");
       if (absl::Status s = check_id(d["id"]); !s.ok()) return s;
@@ -421,7 +491,8 @@ absl::Status ValidateVmConfig(const Json& c) {
         return err("TSO and UFO offloads require checksum offload");
       }
       if (n["vhost_user"].get<bool>()) {
-        return err("Using vhost-user requires using shared memory or huge pages");
+        return err(
+            "Using vhost-user requires using shared memory or huge pages");
       }
       if (absl::Status s = check_id(n["id"]); !s.ok()) return s;
     }

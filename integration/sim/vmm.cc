@@ -35,7 +35,8 @@ HttpResponse ErrorResponse(int status, const std::vector<std::string>& chain) {
 
 HttpResponse ApiError(const absl::Status& s) {
   std::vector<std::string> chain = {"Error from API"};
-  for (absl::string_view l : absl::StrSplit(s.message(), '\n')) chain.emplace_back(l);
+  for (absl::string_view l : absl::StrSplit(s.message(), '\n'))
+    chain.emplace_back(l);
   return ErrorResponse(500, chain);
 }
 
@@ -104,7 +105,8 @@ const std::map<std::string, Endpoint>& Endpoints() {
 Knobs Knobs::FromEnv() {
   Knobs k;
   k.ignore_power_button = EnvFlag("CHSIM_IGNORE_POWER_BUTTON");
-  k.power_button_delay = absl::Milliseconds(EnvMs("CHSIM_POWER_BUTTON_DELAY_MS", 200));
+  k.power_button_delay =
+      absl::Milliseconds(EnvMs("CHSIM_POWER_BUTTON_DELAY_MS", 200));
   k.crash_in_snapshot = EnvFlag("CHSIM_CRASH_IN_SNAPSHOT");
   k.fail_restore = EnvFlag("CHSIM_FAIL_RESTORE");
   k.fail_resume = EnvFlag("CHSIM_FAIL_RESUME");
@@ -115,14 +117,16 @@ Knobs Knobs::FromEnv() {
 Vmm::~Vmm() { TearDownVm(); }
 
 HttpResponse Vmm::Handle(const HttpRequest& req) {
-  if (!absl::StartsWith(req.path, "/api/v1/")) return ErrorResponse(404, {"Not Found"});
+  if (!absl::StartsWith(req.path, "/api/v1/"))
+    return ErrorResponse(404, {"Not Found"});
   std::string name = req.path.substr(8);
   auto it = Endpoints().find(name);
   if (it == Endpoints().end()) return ErrorResponse(404, {"Not Found"});
   const Endpoint& ep = it->second;
   if (req.method == "PATCH") return HttpResponse{400, ""};
   if (req.method != ep.method) return ErrorResponse(400, {"Bad Request"});
-  if (ep.body == Body::kNone && req.has_body) return ErrorResponse(400, {"Bad Request"});
+  if (ep.body == Body::kNone && req.has_body)
+    return ErrorResponse(400, {"Bad Request"});
   if (ep.body == Body::kRequired && !req.has_body) {
     if (name == "vm.create") return HttpResponse{400, ""};
     return ErrorResponse(400, {"Bad Request"});
@@ -131,8 +135,9 @@ HttpResponse Vmm::Handle(const HttpRequest& req) {
   if (ep.body == Body::kRequired) {
     body = Json::parse(req.body, nullptr, /*allow_exceptions=*/false);
     if (body.is_discarded()) {
-      return ErrorResponse(400, {"Failed to deserialize JSON",
-                                 "syntax error while parsing the request body"});
+      return ErrorResponse(400,
+                           {"Failed to deserialize JSON",
+                            "syntax error while parsing the request body"});
     }
     absl::StatusOr<Json> n = body;
     if (name == "vm.create") n = NormalizeVmConfig(body);
@@ -149,10 +154,11 @@ HttpResponse Vmm::Handle(const HttpRequest& req) {
     body = *std::move(n);
   }
   if (name == "vmm.ping") {
-    return JsonResponse(200, Json{{"build_version", "v51.0"},
-                                  {"version", "51.0.0"},
-                                  {"pid", static_cast<int64_t>(getpid())},
-                                  {"features", Json::array({"io_uring", "kvm"})}});
+    return JsonResponse(200,
+                        Json{{"build_version", "v51.0"},
+                             {"version", "51.0.0"},
+                             {"pid", static_cast<int64_t>(getpid())},
+                             {"features", Json::array({"io_uring", "kvm"})}});
   }
   if (name == "vmm.shutdown") {
     Exit(0);
@@ -191,7 +197,8 @@ HttpResponse Vmm::Handle(const HttpRequest& req) {
   }
   if (name == "vm.remove-device") return FromStatus(RemoveDevice(body));
   if (name == "vm.resize") return FromStatus(Resize(body));
-  return ApiError(Err(absl::StrCat(name, " is not supported by the simulator")));
+  return ApiError(
+      Err(absl::StrCat(name, " is not supported by the simulator")));
 }
 
 absl::Status Vmm::Create(const Json& config) {
@@ -218,7 +225,8 @@ absl::Status Vmm::CreateConsoles() {
   auto console = ConsoleDevice::Create(loop_, (*config_)["console"], false);
   if (!console.ok()) return console.status();
   console_ = *std::move(console);
-  if (console_->mode() == "Pty") (*config_)["console"]["file"] = console_->path();
+  if (console_->mode() == "Pty")
+    (*config_)["console"]["file"] = console_->path();
   consoles_ready_ = true;
   retired_ptys_.clear();
   return absl::OkStatus();
@@ -241,8 +249,8 @@ absl::Status Vmm::Boot() {
     return absl::OkStatus();
   }
   if (vm_ && vm_->state == VmState::kRunning) {
-    return Chain("The VM could not boot", CheckTransition(VmState::kRunning,
-                                                          VmState::kRunning));
+    return Chain("The VM could not boot",
+                 CheckTransition(VmState::kRunning, VmState::kRunning));
   }
   absl::Status s = vm_ ? StartVm() : BuildAndBoot();
   if (!s.ok()) return Chain("The VM could not boot", s);
@@ -268,7 +276,8 @@ absl::Status Vmm::StartVm() {
     if (d->locked) continue;
     if (absl::Status s = LockDisk(*d); !s.ok()) return s;
   }
-  if (absl::Status s = CheckTransition(vm_->state, VmState::kRunning); !s.ok()) return s;
+  if (absl::Status s = CheckTransition(vm_->state, VmState::kRunning); !s.ok())
+    return s;
   vm_->state = VmState::kRunning;
   StartGuest(/*cold=*/true);
   return absl::OkStatus();
@@ -281,7 +290,9 @@ void Vmm::StartGuest(bool cold) {
     GuestHardware hw;
     const Json& p = (*config_)["payload"];
     if (p["firmware"].is_string()) {
-      hw.cmdline = "BOOT_IMAGE=/vmlinuz-6.1.0-chsim root=LABEL=cloudimg-rootfs ro console=ttyS0";
+      hw.cmdline =
+          "BOOT_IMAGE=/vmlinuz-6.1.0-chsim root=LABEL=cloudimg-rootfs ro "
+          "console=ttyS0";
     } else if (p["cmdline"].is_string()) {
       hw.cmdline = p["cmdline"].get<std::string>();
     }
@@ -292,8 +303,12 @@ void Vmm::StartGuest(bool cold) {
     return hw;
   };
   // Deferred: the guest must not be destroyed from inside its own callback.
-  hooks.poweroff = [this]() { loop_->After(absl::ZeroDuration(), [this] { OnGuestPowerOff(); }); };
-  hooks.reboot = [this]() { loop_->After(absl::ZeroDuration(), [this] { OnGuestReboot(); }); };
+  hooks.poweroff = [this]() {
+    loop_->After(absl::ZeroDuration(), [this] { OnGuestPowerOff(); });
+  };
+  hooks.reboot = [this]() {
+    loop_->After(absl::ZeroDuration(), [this] { OnGuestReboot(); });
+  };
   vm->guest = std::make_unique<Guest>(vm->memory.get(), std::move(hooks));
   for (ConsoleDevice* d : {vm->serial.get(), vm->console.get()}) {
     if (d && d->mode() != "Off" && d->mode() != "Null") vm->guest->Attach(d);
@@ -302,7 +317,8 @@ void Vmm::StartGuest(bool cold) {
     const Json& p = (*config_)["payload"];
     std::vector<std::string> paths;
     for (auto& d : vm->disks) paths.push_back(d->path);
-    std::string cmdline = p["cmdline"].is_string() ? p["cmdline"].get<std::string>() : "";
+    std::string cmdline =
+        p["cmdline"].is_string() ? p["cmdline"].get<std::string>() : "";
     vm->guest->Boot(GuestHostname(cmdline, p["firmware"].is_string(), paths));
   }
   vm->guest->SetRunning(vm->state == VmState::kRunning);
@@ -337,7 +353,8 @@ void Vmm::OnGuestReboot() {
 
 absl::Status Vmm::Shutdown() {
   if (!vm_) return Err("The VM could not shutdown\nVM is not running");
-  if (absl::Status s = CheckTransition(vm_->state, VmState::kShutdown); !s.ok()) {
+  if (absl::Status s = CheckTransition(vm_->state, VmState::kShutdown);
+      !s.ok()) {
     return Chain("The VM could not shutdown", s);
   }
   TearDownVm();
@@ -350,8 +367,10 @@ absl::Status Vmm::Reboot() {
   if (!vm_) return Err("The VM could not reboot\nVM is not created");
   TearDownVm();
   consoles_dropped_ = false;
-  if (absl::Status s = CreateConsoles(); !s.ok()) return Chain("The VM could not reboot", s);
-  if (absl::Status s = BuildAndBoot(); !s.ok()) return Chain("The VM could not reboot", s);
+  if (absl::Status s = CreateConsoles(); !s.ok())
+    return Chain("The VM could not reboot", s);
+  if (absl::Status s = BuildAndBoot(); !s.ok())
+    return Chain("The VM could not reboot", s);
   return absl::OkStatus();
 }
 
@@ -379,8 +398,11 @@ void Vmm::SchedulePowerButton() {
 absl::Status Vmm::Pause() {
   if (!vm_) return Err("The VM could not be paused\nVM is not running");
   if (vm_->state == VmState::kPaused) {
-    return Err("The VM could not be paused\nCannot pause VM\nFailed to pause migratable "
-               "component\nInvalid transition: InvalidStateTransition(Paused, Paused)");
+    return Err(
+        "The VM could not be paused\nCannot pause VM\nFailed to pause "
+        "migratable "
+        "component\nInvalid transition: InvalidStateTransition(Paused, "
+        "Paused)");
   }
   if (absl::Status s = CheckTransition(vm_->state, VmState::kPaused); !s.ok()) {
     return Chain("The VM could not be paused", s);
@@ -393,14 +415,20 @@ absl::Status Vmm::Pause() {
 absl::Status Vmm::Resume() {
   if (!vm_) return Err("The VM could not resume\nVM is not running");
   if (vm_->state == VmState::kRunning) {
-    return Err("The VM could not resume\nCannot resume VM\nFailed to resume migratable "
-               "component\nInvalid transition: InvalidStateTransition(Running, Running)");
+    return Err(
+        "The VM could not resume\nCannot resume VM\nFailed to resume "
+        "migratable "
+        "component\nInvalid transition: InvalidStateTransition(Running, "
+        "Running)");
   }
   if (knobs_.fail_resume) {
-    return Err("The VM could not resume\nCannot resume VM\nFailed to resume migratable "
-               "component\nsimulated failure (CHSIM_FAIL_RESUME=1)");
+    return Err(
+        "The VM could not resume\nCannot resume VM\nFailed to resume "
+        "migratable "
+        "component\nsimulated failure (CHSIM_FAIL_RESUME=1)");
   }
-  if (absl::Status s = CheckTransition(vm_->state, VmState::kRunning); !s.ok()) {
+  if (absl::Status s = CheckTransition(vm_->state, VmState::kRunning);
+      !s.ok()) {
     return Chain("The VM could not resume", s);
   }
   vm_->state = VmState::kRunning;
@@ -424,7 +452,8 @@ absl::StatusOr<Json> Vmm::Info() {
   if (c["memory"]["hotplugged_size"].is_number()) {
     actual += c["memory"]["hotplugged_size"].get<uint64_t>();
   }
-  if (vm_ && c["balloon"].is_object()) actual -= c["balloon"]["size"].get<uint64_t>();
+  if (vm_ && c["balloon"].is_object())
+    actual -= c["balloon"]["size"].get<uint64_t>();
   Json info = Json::object();
   info["config"] = c;
   info["state"] = vm_ ? StateName(vm_->state) : "Created";
@@ -438,15 +467,17 @@ absl::StatusOr<Json> Vmm::Counters() {
   Json out = Json::object();
   for (auto& d : vm_->disks) {
     Json c = Json::object();
-    for (const char* k : {"read_bytes", "write_bytes", "read_ops", "write_ops",
-                          "read_latency_min", "read_latency_max", "read_latency_avg",
-                          "write_latency_min", "write_latency_max", "write_latency_avg"}) {
+    for (const char* k :
+         {"read_bytes", "write_bytes", "read_ops", "write_ops",
+          "read_latency_min", "read_latency_max", "read_latency_avg",
+          "write_latency_min", "write_latency_max", "write_latency_avg"}) {
       c[k] = 0;
     }
     out[d->id] = c;
   }
   for (auto& n : vm_->nets) {
-    out[n->id] = Json{{"rx_bytes", 0}, {"rx_frames", 0}, {"tx_bytes", 0}, {"tx_frames", 0}};
+    out[n->id] = Json{
+        {"rx_bytes", 0}, {"rx_frames", 0}, {"tx_bytes", 0}, {"tx_frames", 0}};
   }
   return out;
 }

@@ -22,12 +22,12 @@ namespace chtools::sim {
 
 // Fault knobs, read from CHSIM_* environment variables (see README.md).
 struct Knobs {
-  bool ignore_power_button = false;      // CHSIM_IGNORE_POWER_BUTTON=1
+  bool ignore_power_button = false;  // CHSIM_IGNORE_POWER_BUTTON=1
   absl::Duration power_button_delay = absl::Milliseconds(200);
-  bool crash_in_snapshot = false;        // CHSIM_CRASH_IN_SNAPSHOT=1
-  bool fail_restore = false;             // CHSIM_FAIL_RESTORE=1
-  bool fail_resume = false;              // CHSIM_FAIL_RESUME=1
-  absl::Duration snapshot_delay;         // CHSIM_SNAPSHOT_DELAY_MS
+  bool crash_in_snapshot = false;  // CHSIM_CRASH_IN_SNAPSHOT=1
+  bool fail_restore = false;       // CHSIM_FAIL_RESTORE=1
+  bool fail_resume = false;        // CHSIM_FAIL_RESUME=1
+  absl::Duration snapshot_delay;   // CHSIM_SNAPSHOT_DELAY_MS
   static Knobs FromEnv();
 };
 
@@ -78,7 +78,7 @@ class Vmm {
   Knobs knobs_;
   std::optional<Json> config_;
   std::unique_ptr<Vm> vm_;
-  std::unique_ptr<ConsoleDevice> serial_;   // made at create, taken at boot
+  std::unique_ptr<ConsoleDevice> serial_;  // made at create, taken at boot
   std::unique_ptr<ConsoleDevice> console_;
   // PTYs of a torn-down Vm, kept open until the next outputs exist so the
   // kernel cannot hand out the same /dev/pts number again.

@@ -33,11 +33,14 @@ absl::StatusOr<std::optional<Json>> Vmm::AddDisk(const Json& body) {
   if (disk["id"].is_null()) disk["id"] = vm_->NextDeviceName("_disk", *config_);
   std::string id = disk["id"].get<std::string>();
   if (vm_->device_tree.contains(id)) {
-    return Chain(head, Err(absl::StrCat("Error from device manager\nInvalid identifier as "
-                                        "it is not unique: ", id)));
+    return Chain(head, Err(absl::StrCat(
+                           "Error from device manager\nInvalid identifier as "
+                           "it is not unique: ",
+                           id)));
   }
   auto dev = OpenDisk(disk);
-  if (!dev.ok()) return Chain(head, Chain("Error from device manager", dev.status()));
+  if (!dev.ok())
+    return Chain(head, Chain("Error from device manager", dev.status()));
   (*dev)->id = id;
   if (absl::Status s = LockDisk(**dev); !s.ok()) {
     return Chain(head, Chain("Error from device manager", s));
@@ -68,11 +71,14 @@ absl::StatusOr<std::optional<Json>> Vmm::AddNet(const Json& body) {
   if (net["id"].is_null()) net["id"] = vm_->NextDeviceName("_net", *config_);
   std::string id = net["id"].get<std::string>();
   if (vm_->device_tree.contains(id)) {
-    return Chain(head, Err(absl::StrCat("Error from device manager\nInvalid identifier as "
-                                        "it is not unique: ", id)));
+    return Chain(head, Err(absl::StrCat(
+                           "Error from device manager\nInvalid identifier as "
+                           "it is not unique: ",
+                           id)));
   }
   auto dev = OpenNet(net);
-  if (!dev.ok()) return Chain(head, Chain("Error from device manager", dev.status()));
+  if (!dev.ok())
+    return Chain(head, Chain("Error from device manager", dev.status()));
   (*dev)->id = id;
   if (!(*dev)->host_mac.empty()) net["host_mac"] = (*dev)->host_mac;
   std::string bdf = vm_->AddPciNode(id);
@@ -103,7 +109,8 @@ absl::Status Vmm::RemoveDevice(const Json& body) {
   };
   if (!vm_) {
     if (!remove_from_config()) {
-      return Chain(head, Err(absl::StrCat("No device with id \"", id, "\" to remove")));
+      return Chain(
+          head, Err(absl::StrCat("No device with id \"", id, "\" to remove")));
     }
     return absl::OkStatus();
   }
@@ -115,8 +122,10 @@ absl::Status Vmm::RemoveDevice(const Json& body) {
   for (auto& d : vm_->disks) removable |= d->id == id;
   for (auto& n : vm_->nets) removable |= n->id == id;
   if (!removable) {
-    return Chain(head, Err(absl::StrCat("Error from device manager\nNot allowed to remove "
-                                        "this type of device from the VM: ", id)));
+    return Chain(head, Err(absl::StrCat(
+                           "Error from device manager\nNot allowed to remove "
+                           "this type of device from the VM: ",
+                           id)));
   }
   remove_from_config();
   vm_->pending_ejects.push_back(id);
@@ -130,8 +139,10 @@ absl::Status Vmm::Resize(const Json& body) {
   if (!config_) return Chain(head, Err("VM is not created"));
   Json& c = *config_;
   if (!vm_) {
-    if (body["desired_vcpus"].is_number()) c["cpus"]["boot_vcpus"] = body["desired_vcpus"];
-    if (body["desired_ram"].is_number()) c["memory"]["size"] = body["desired_ram"];
+    if (body["desired_vcpus"].is_number())
+      c["cpus"]["boot_vcpus"] = body["desired_vcpus"];
+    if (body["desired_ram"].is_number())
+      c["memory"]["size"] = body["desired_ram"];
     if (body["desired_balloon"].is_number() && c["balloon"].is_object()) {
       c["balloon"]["size"] = body["desired_balloon"];
     }
@@ -140,7 +151,8 @@ absl::Status Vmm::Resize(const Json& body) {
   if (body["desired_vcpus"].is_number()) {
     uint64_t want = body["desired_vcpus"].get<uint64_t>();
     if (want > c["cpus"]["max_vcpus"].get<uint64_t>()) {
-      return Chain(head, Err("Error from CPU manager\nRequested vCPUs exceed maximum"));
+      return Chain(
+          head, Err("Error from CPU manager\nRequested vCPUs exceed maximum"));
     }
     vm_->vcpus = static_cast<int>(want);
     c["cpus"]["boot_vcpus"] = want;
@@ -152,15 +164,17 @@ absl::Status Vmm::Resize(const Json& body) {
                         ? c["memory"]["hotplug_size"].get<uint64_t>()
                         : 0;
     if (want < base || want > base + room) {
-      return Chain(head, Err("Error from memory manager\nInvalid amount of memory to "
-                             "hotplug"));
+      return Chain(head,
+                   Err("Error from memory manager\nInvalid amount of memory to "
+                       "hotplug"));
     }
     c["memory"]["hotplugged_size"] = want - base;
   }
   if (body["desired_balloon"].is_number()) {
     if (!c["balloon"].is_object()) {
-      return Chain(head, Err("Error from device manager\nNo balloon device has been "
-                             "created"));
+      return Chain(head,
+                   Err("Error from device manager\nNo balloon device has been "
+                       "created"));
     }
     c["balloon"]["size"] = body["desired_balloon"];
   }
