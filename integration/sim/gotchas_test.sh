@@ -22,6 +22,10 @@ out=$(api "$t/a.sock" PUT vm.create '{"payload":{"kernel":"'"$t/k"'","cmdline":"
 info=$(api "$t/a.sock" GET vm.info | cut -c5-)
 pty1=$(echo "$info" | json 'd["config"]["console"]["file"]')
 [[ $pty1 == /dev/pts/* && $(echo "$info" | json 'd["device_tree"]') == None ]] || die "pre-boot info: $info"
+# A PTY console forks CH's SIGWINCH helper: same cmdline, dies with CH.
+helper=$(pgrep -P $pid)
+[[ -n $helper && $(tr '\0' ' ' </proc/$helper/cmdline) == "$(tr '\0' ' ' </proc/$pid/cmdline)" ]] \
+  || die "no SIGWINCH helper with the same cmdline"
 # vm.boot, then vm.reboot: a new PTY; vm.boot on Paused acts as resume.
 [[ $(api "$t/a.sock" PUT vm.boot) == '204 ' ]] || die "boot"
 [[ $(api "$t/a.sock" PUT vm.boot) == '500 ["Error from API","The VM could not boot","invalid VM state transition: Running to Running"]' ]] \
@@ -40,6 +44,8 @@ sleep 0.5
 kill -0 $pid 2>/dev/null || die "paused guest powered off"
 [[ $(api "$t/a.sock" PUT vm.resume) == '204 ' ]] || die "resume"
 wait_exit $pid; [[ $rc == 0 ]] || die "power-off after resume: rc=$rc"
+sleep 0.1
+[[ ! -e /proc/$helper ]] || die "SIGWINCH helper outlived CH"
 
 # --- Serial socket: newest client wins; output with no client is dropped.
 truncate -s 16M "$t/d.raw"

@@ -154,6 +154,8 @@ int Main(int argc, char** argv) {
   }
   // SIGTERM/SIGINT go to the loop (CH's signal thread); SIGPIPE is ignored.
   signal(SIGPIPE, SIG_IGN);
+  // As CH: children (the SIGWINCH helper, mtype) are never left as zombies.
+  signal(SIGCHLD, SIG_IGN);
   sigset_t mask;
   sigemptyset(&mask);
   sigaddset(&mask, SIGTERM);

@@ -168,6 +168,17 @@ absl::StatusOr<std::unique_ptr<Vm>> BuildVm(Json& config,
     }
     close(fd);
   }
+  // The entropy source is opened when the rng device is made.
+  if (config["rng"]["src"].is_string()) {
+    std::string p = config["rng"]["src"].get<std::string>();
+    int fd = open(p.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      return absl::NotFoundError(absl::StrCat(
+          "Error from device manager\nFailed to open entropy source\n",
+          OsErrorText(errno)));
+    }
+    close(fd);
+  }
   vm->vcpus =
       restore ? restore->vcpus
               : static_cast<int>(config["cpus"]["boot_vcpus"].get<uint64_t>());

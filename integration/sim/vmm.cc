@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "integration/sim/schema.h"
+#include "integration/sim/sigwinch.h"
 #include "integration/sim/state.h"
 #include "integration/sim/vm_config.h"
 
@@ -225,8 +226,10 @@ absl::Status Vmm::CreateConsoles() {
   auto console = ConsoleDevice::Create(loop_, (*config_)["console"], false);
   if (!console.ok()) return console.status();
   console_ = *std::move(console);
-  if (console_->mode() == "Pty")
+  if (console_->mode() == "Pty") {
     (*config_)["console"]["file"] = console_->path();
+    StartSigwinchHelper();
+  }
   consoles_ready_ = true;
   retired_ptys_.clear();
   return absl::OkStatus();
