@@ -128,7 +128,7 @@ wait_exit $pid; [[ $rc == 137 ]] || die "crash in snapshot: rc=$rc"
 [[ $(stat -c %s "$t/snap2/memory-ranges") -lt 67108864 ]] || die "memory-ranges should be short"
 
 # Slow bind: the socket appears only after the delay.
-CHSIM_BIND_DELAY_MS=400 "$sim" --api-socket "$t/s.sock" 2>/dev/null & pid=$!; pids+=($pid)
+CHSIM_BIND_DELAY_MS=1500 "$sim" --api-socket "$t/s.sock" 2>/dev/null & pid=$!; pids+=($pid)
 sleep 0.2
 [[ ! -e $t/s.sock ]] || die "socket bound before CHSIM_BIND_DELAY_MS"
 wait_sock "$t/s.sock"
