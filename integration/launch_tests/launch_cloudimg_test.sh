@@ -22,6 +22,12 @@ info=$(qemu-img info --output=json "$ov") || die "qemu-img info"
 [[ $info == *"\"backing-filename-format\": \"qcow2\""* ]] || die "backing format: $info"
 qemu-img check -q "$ov" || die "qemu-img check"
 
+# The record round-trips through the registry: its serial-less read-only
+# cidata disk is valid for a firmware-booted VM.
+INDEX=$(realpath "$4")
+"$INDEX" --root-dir="$T/root" get cvm | "$INDEX" --root-dir="$T/root" put >/dev/null \
+  || die "vm-index get | put of a cloud-image VM"
+
 # The NoCloud seed: FAT12, label CIDATA, the exact files.
 ci=$run_dir/cidata.img
 [[ $(stat -c %s "$ci") == 1048576 && $(stat -c %a "$ci") == 600 ]] || die "cidata size/mode"
