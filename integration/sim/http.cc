@@ -63,6 +63,7 @@ ParseResult ParseRequest(absl::string_view buf) {
   absl::ConsumePrefix(&uri, "http://localhost");
   req.path = std::string(uri);
   size_t content_length = 0;
+  bool expect_continue = false;
   for (size_t i = 1; i < lines.size(); ++i) {
     std::pair<absl::string_view, absl::string_view> kv =
         absl::StrSplit(lines[i], absl::MaxSplits(':', 1));
@@ -73,6 +74,9 @@ ParseResult ParseRequest(absl::string_view buf) {
       if (!absl::SimpleAtoi(value, &content_length)) {
         return BadRequest("Invalid value for Content-Length");
       }
+    } else if (name == "expect" &&
+               absl::AsciiStrToLower(value) == "100-continue") {
+      expect_continue = true;
     } else if (name == "transfer-encoding" &&
                absl::AsciiStrToLower(value) == "chunked") {
       return BadRequest("Transfer-Encoding is not supported");
@@ -82,7 +86,11 @@ ParseResult ParseRequest(absl::string_view buf) {
     return BadRequest("Request payload with size exceeding the limit");
   }
   size_t total = end + 4 + content_length;
-  if (buf.size() < total) return ParseResult{};
+  if (buf.size() < total) {
+    ParseResult r;
+    r.wants_continue = expect_continue;
+    return r;
+  }
   req.body = std::string(buf.substr(end + 4, content_length));
   req.has_body = content_length > 0;
   ParseResult r;
@@ -102,7 +110,7 @@ std::string FormatResponse(const HttpResponse& r) {
                     r.body.size(), "\r\n");
   }
   absl::StrAppend(&out, "\r\n");
-  if (r.status != 204) absl::StrAppend(&out, r.body);
+  if (r.status != 204 && r.status != 100) absl::StrAppend(&out, r.body);
   return out;
 }
 
@@ -139,7 +147,7 @@ void HttpServer::OnAccept() {
   int fd =
       accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
   if (fd < 0) return;
-  conns_[fd] = {UniqueFd(fd), std::string()};
+  conns_[fd] = Conn{UniqueFd(fd), std::string(), false};
   loop_->Watch(fd, POLLIN, [this, fd](short) { OnReadable(fd); });
 }
 
@@ -158,18 +166,25 @@ void HttpServer::OnReadable(int fd) {
     Close(fd);
     return;
   }
-  it->second.second.append(buf, static_cast<size_t>(n));
+  it->second.buf.append(buf, static_cast<size_t>(n));
   while (true) {
     it = conns_.find(fd);
     if (it == conns_.end()) return;
-    ParseResult r = ParseRequest(it->second.second);
-    if (r.kind == ParseResult::kIncomplete) return;
+    ParseResult r = ParseRequest(it->second.buf);
+    if (r.kind == ParseResult::kIncomplete) {
+      if (r.wants_continue && !it->second.continue_sent) {
+        it->second.continue_sent = true;
+        WriteAll(fd, FormatResponse(HttpResponse{100, ""}));
+      }
+      return;
+    }
     if (r.kind == ParseResult::kError) {
       WriteAll(fd, FormatResponse(r.error));
       Close(fd);
       return;
     }
-    it->second.second.erase(0, r.consumed);
+    it->second.buf.erase(0, r.consumed);
+    it->second.continue_sent = false;
     HttpResponse resp = handler_(r.request);
     // The handler may have ended the process loop; the answer still goes out.
     if (!WriteAll(fd, FormatResponse(resp))) {

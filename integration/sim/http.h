@@ -35,7 +35,9 @@ struct ParseResult {
   enum Kind { kIncomplete, kRequest, kError } kind = kIncomplete;
   HttpRequest request;
   size_t consumed = 0;  // bytes of the buffer used by the request
-  HttpResponse error;   // for kError (connection is then closed)
+  // kIncomplete with complete headers carrying "Expect: 100-continue".
+  bool wants_continue = false;
+  HttpResponse error;  // for kError (connection is then closed)
 };
 
 // Parses one request from the front of `buf` (pure).
@@ -60,7 +62,12 @@ class HttpServer {
   Loop* loop_;
   UniqueFd listener_;
   Handler handler_;
-  std::map<int, std::pair<UniqueFd, std::string>> conns_;
+  struct Conn {
+    UniqueFd fd;
+    std::string buf;
+    bool continue_sent = false;
+  };
+  std::map<int, Conn> conns_;
 };
 
 // Writes all of `data` to a (possibly non-blocking) socket, waiting with

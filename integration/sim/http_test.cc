@@ -26,6 +26,17 @@ TEST(HttpTest, IncompleteUntilBodyArrives) {
             ParseResult::kIncomplete);
 }
 
+TEST(HttpTest, ExpectContinueIsReportedWhileTheBodyIsMissing) {
+  ParseResult r = ParseRequest(
+      "PUT /api/v1/vm.create HTTP/1.1\r\nExpect: 100-continue\r\n"
+      "Content-Length: 2\r\n\r\n");
+  EXPECT_EQ(r.kind, ParseResult::kIncomplete);
+  EXPECT_TRUE(r.wants_continue);
+  EXPECT_EQ(FormatResponse(HttpResponse{100, ""}),
+            "HTTP/1.1 100 \r\nServer: Cloud Hypervisor API\r\nConnection: "
+            "keep-alive\r\n\r\n");
+}
+
 TEST(HttpTest, ZeroContentLengthIsNoBody) {
   ParseResult r =
       ParseRequest("PUT /api/v1/vm.boot HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
