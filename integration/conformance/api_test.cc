@@ -240,6 +240,20 @@ TEST_F(ApiTest, Gotcha15BeforeBootAndSharedIdCounter) {
   EXPECT_EQ(dev["id"], "_disk2");
 }
 
+// Section 1.4 identifier rules, checked by every vm.add-* (full validate()).
+TEST_F(ApiTest, HotAddValidatesIdentifiers) {
+  CreateAndBoot();
+  MakeRawDisk(sim_->Join("x.raw"));
+  absl::Status s = sim_->client().AddDisk({{"path", sim_->Join("x.raw")}, {"id", "__x"}}).status();
+  ASSERT_TRUE(chapi::GetChError(s).has_value()) << s;
+  EXPECT_EQ(chapi::GetChError(s)->chain,
+            std::vector<std::string>({"Error from API", "The disk could not be added to the VM",
+                                      "Failed to validate config",
+                                      "Identifier __x is not invalid"}));
+  s = sim_->client().AddDisk({{"path", sim_->Join("x.raw")}, {"id", "_disk0"}}).status();
+  EXPECT_THAT(std::string(s.message()), HasSubstr("Identifier _disk0 is not unique")) << s;
+}
+
 // Gotcha 16: requests are served one at a time; a slow snapshot blocks ping.
 TEST(Gotcha16Serialised, SlowSnapshotBlocksPing) {
   SimOptions o;

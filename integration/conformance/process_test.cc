@@ -9,6 +9,7 @@
 
 #include <cstring>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "integration/conformance/sim_fixture.h"
@@ -185,6 +186,33 @@ TEST(Gotcha03ExitCodes, KeyValueGrammarErrorsExit1) {
                                   "--memory", "size=1T"}));
   EXPECT_EQ(r.exit, ExitInfo::Exited(1)) << r.err;
   EXPECT_THAT(r.err, HasSubstr("Error parsing --memory"));
+}
+
+// Section 1.4: values that parse but fail validate() exit 1 at start-up.
+TEST(Gotcha03ExitCodes, CliValidationErrorsExit1) {
+  chapi::testing::SocketDir dir;
+  WriteFile(dir.Join("k"), "k");
+  MakeRawDisk(dir.Join("d.raw"));
+  const std::vector<std::vector<std::string>> bad = {
+      {"--cpus", "boot=4,max=2"},
+      {"--net", "tap=t0,num_queues=1"},
+      {"--net", "tap=t0,mtu=1000"},
+      {"--net", "tap=t0,ip=10.0.0.1"},
+      {"--disk", "path=" + dir.Join("d.raw") + ",queue_size=2"},
+      {"--disk", "path=" + dir.Join("d.raw") + ",serial=123456789012345678901"},
+      {"--disk", "path=" + dir.Join("d.raw") + ",id=__reserved"},
+      {"--firmware", dir.Join("k")},  // together with --kernel
+  };
+  int i = 0;
+  for (const auto& extra : bad) {
+    std::vector<std::string> argv = {"--api-socket", dir.Join(absl::StrCat("s", i++, ".sock")),
+                                     "--kernel", dir.Join("k")};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    ASSERT_OK_AND_ASSIGN(process::CommandResult r, RunSim(argv));
+    EXPECT_EQ(r.exit, ExitInfo::Exited(1)) << extra[0] << " " << extra[1] << ": " << r.err;
+    EXPECT_THAT(r.err, HasSubstr("Error: Cloud Hypervisor exited with the following"))
+        << extra[1];
+  }
 }
 
 // Section 1.1 step 1: umask 077 before anything is created.
