@@ -163,6 +163,15 @@ const Schema kDebugConsole{
      {"mode", Kind::kEnum, false, false, "Off", 0, nullptr, kModes},
      {"iobase", Kind::kUint, true, false, 233, kU16}}};
 
+const Schema kPlatform{
+    "PlatformConfig",
+    {{"num_pci_segments", Kind::kUint, false, false, 1, kU16},
+     {"iommu_segments", Kind::kUints, true},
+     {"iommu_address_width_bits", Kind::kUint, false, false, 48, kU8},
+     {"serial_number", Kind::kString, true},
+     {"uuid", Kind::kString, true},
+     {"oem_strings", Kind::kAny, true}}};
+
 const Schema kVmConfig{
     "VmConfig",
     {{"cpus", Kind::kObject, false, false,
@@ -193,7 +202,7 @@ const Schema kVmConfig{
      {"numa", Kind::kAny, true},
      {"watchdog", Kind::kBool, false, false, false},
      {"pci_segments", Kind::kAny, true},
-     {"platform", Kind::kAny, true},
+     {"platform", Kind::kObject, true, false, nullptr, 0, &kPlatform},
      {"tpm", Kind::kAny, true},
      {"landlock_enable", Kind::kBool, false, false, false},
      {"landlock_rules", Kind::kAny, true}}};

@@ -101,6 +101,16 @@ TEST(SchemaTest, UnknownFieldsAreIgnored) {
   EXPECT_EQ((*r)["prefault"], false);
 }
 
+TEST(SchemaTest, PlatformKnowsOnlyTheCodesFieldNames) {
+  absl::StatusOr<Json> c = NormalizeVmConfig(P(
+      R"({"platform":{"iommu_address_width_bits":39,"iommu_address_width":40}})"));
+  ASSERT_OK(c);
+  EXPECT_EQ((*c)["platform"].dump(),
+            R"({"num_pci_segments":1,"iommu_segments":null,)"
+            R"("iommu_address_width_bits":39,"serial_number":null,"uuid":null,)"
+            R"("oem_strings":null})");
+}
+
 TEST(SchemaTest, DiskDefaults) {
   absl::StatusOr<Json> d = NormalizeDiskConfig(P(R"({"path":"/a"})"));
   ASSERT_OK(d);

@@ -62,9 +62,23 @@ absl::Status WriteNewFile(const std::string& path, const std::string& data) {
   return WriteAllFd(fd->get(), data.data(), data.size());
 }
 
-// Writes guest RAM at its offsets: only pages that were ever touched and are
-// not all zero are written; the rest stay holes in a file of RAM size.
-absl::Status WriteMemory(int fd, GuestMemory& mem, uint64_t limit) {
+// Writes guest RAM at its offsets. Default: only pages that were ever touched
+// and are not all zero are written; the rest stay holes in a file of RAM
+// size. `dense`: every byte is written, as CH does.
+absl::Status WriteMemory(int fd, GuestMemory& mem, uint64_t limit, bool dense) {
+  if (dense) {
+    // As CH: every byte is written, zeros included (untouched pages read
+    // as the shared zero page, so RAM use does not grow).
+    const uint64_t chunk = 4u << 20;
+    for (uint64_t off = 0; off < limit; off += chunk) {
+      uint64_t len = std::min(chunk, limit - off);
+      if (pwrite(fd, mem.data() + off, len, static_cast<off_t>(off)) !=
+          static_cast<ssize_t>(len)) {
+        return Err(OsErrorText(errno));
+      }
+    }
+    return absl::OkStatus();
+  }
   const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
   uint64_t pages = (mem.size() + page - 1) / page;
   std::vector<unsigned char> resident(pages);
@@ -212,10 +226,13 @@ absl::Status Vmm::Snapshot(const Json& body) {
   absl::StatusOr<UniqueFd> mem = CreateNew(*dir + "/memory-ranges");
   if (!mem.ok()) return Chain(head, Chain(send, mem.status()));
   if (knobs_.crash_in_snapshot) {
-    (void)WriteMemory(mem->get(), *vm_->memory, ram / 2);
+    (void)WriteMemory(mem->get(), *vm_->memory, ram / 2,
+                      knobs_.dense_memory_ranges);
     kill(getpid(), SIGKILL);
   }
-  if (absl::Status s = WriteMemory(mem->get(), *vm_->memory, ram); !s.ok()) {
+  if (absl::Status s = WriteMemory(mem->get(), *vm_->memory, ram,
+                                   knobs_.dense_memory_ranges);
+      !s.ok()) {
     return Chain(head, Chain(send, s));
   }
   if (absl::Status s = mem->Close(); !s.ok())
