@@ -53,16 +53,30 @@ constexpr uint64_t kU8 = 0xff, kU16 = 0xffff, kU32 = 0xffffffffu;
 
 const Schema kCpuFeatures{"CpuFeatures",
                           {{"amx", Kind::kBool, false, false, false}}};
-const Schema kCpus{"CpusConfig",
-                   {{"boot_vcpus", Kind::kUint, false, true, nullptr, kU32},
-                    {"max_vcpus", Kind::kUint, false, true, nullptr, kU32},
-                    {"topology", Kind::kAny, true},
-                    {"kvm_hyperv", Kind::kBool, false, false, false},
-                    {"max_phys_bits", Kind::kUint, false, false, 46, kU8},
-                    {"affinity", Kind::kAny, true},
-                    {"features", Kind::kObject, false, false, Json::object(), 0,
-                     &kCpuFeatures},
-                    {"nested", Kind::kBool, false, false, true}}};
+const Schema kTopology{
+    "CpuTopology",
+    {{"threads_per_core", Kind::kUint, false, true, nullptr, kU8},
+     {"cores_per_die", Kind::kUint, false, true, nullptr, kU8},
+     {"dies_per_package", Kind::kUint, false, true, nullptr, kU8},
+     {"packages", Kind::kUint, false, true, nullptr, kU8}}};
+const Schema kCpuAffinity{"CpuAffinity",
+                          {{"vcpu", Kind::kUint, false, true, nullptr, kU8},
+                           {"host_cpus", Kind::kUints, false, true}}};
+const Schema kQueueAffinity{
+    "VirtQueueAffinity",
+    {{"queue_index", Kind::kUint, false, true, nullptr, kU16},
+     {"host_cpus", Kind::kUints, false, true}}};
+const Schema kCpus{
+    "CpusConfig",
+    {{"boot_vcpus", Kind::kUint, false, true, nullptr, kU32},
+     {"max_vcpus", Kind::kUint, false, true, nullptr, kU32},
+     {"topology", Kind::kObject, true, false, nullptr, 0, &kTopology},
+     {"kvm_hyperv", Kind::kBool, false, false, false},
+     {"max_phys_bits", Kind::kUint, false, false, 46, kU8},
+     {"affinity", Kind::kObjects, true, false, nullptr, 0, &kCpuAffinity},
+     {"features", Kind::kObject, false, false, Json::object(), 0,
+      &kCpuFeatures},
+     {"nested", Kind::kBool, false, false, true}}};
 const Schema kMemory{"MemoryConfig",
                      {{"size", Kind::kUint, false, true},
                       {"mergeable", Kind::kBool, false, false, false},
@@ -103,7 +117,8 @@ const Schema kDisk{"DiskConfig",
                     {"disable_aio", Kind::kBool, false, false, false},
                     {"pci_segment", Kind::kUint, false, false, 0, kU16},
                     {"serial", Kind::kString, true},
-                    {"queue_affinity", Kind::kAny, true},
+                    {"queue_affinity", Kind::kObjects, true, false, nullptr, 0,
+                     &kQueueAffinity},
                     {"backing_files", Kind::kBool, false, false, false},
                     {"sparse", Kind::kBool, false, false, true},
                     {"image_type",
@@ -163,6 +178,12 @@ const Schema kDebugConsole{
      {"mode", Kind::kEnum, false, false, "Off", 0, nullptr, kModes},
      {"iobase", Kind::kUint, true, false, 233, kU16}}};
 
+const Schema kVsock{"VsockConfig",
+                    {{"cid", Kind::kUint, false, true},
+                     {"socket", Kind::kString, false, true},
+                     {"iommu", Kind::kBool, false, false, false},
+                     {"id", Kind::kString, true},
+                     {"pci_segment", Kind::kUint, false, false, 0, kU16}}};
 const Schema kPlatform{
     "PlatformConfig",
     {{"num_pci_segments", Kind::kUint, false, false, 1, kU16},
@@ -196,7 +217,7 @@ const Schema kVmConfig{
      {"devices", Kind::kAny, true},
      {"user_devices", Kind::kAny, true},
      {"vdpa", Kind::kAny, true},
-     {"vsock", Kind::kAny, true},
+     {"vsock", Kind::kObject, true, false, nullptr, 0, &kVsock},
      {"pvpanic", Kind::kBool, false, false, false},
      {"iommu", Kind::kBool, false, false, false},
      {"numa", Kind::kAny, true},

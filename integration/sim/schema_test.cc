@@ -111,6 +111,18 @@ TEST(SchemaTest, PlatformKnowsOnlyTheCodesFieldNames) {
             R"("oem_strings":null})");
 }
 
+TEST(SchemaTest, QueueAffinityNeedsBothFields) {
+  EXPECT_THAT(
+      NormalizeDiskConfig(P(R"({"queue_affinity":[{"queue_index":0}]})")),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               "missing field `host_cpus`"));
+  absl::StatusOr<Json> d = NormalizeDiskConfig(
+      P(R"({"queue_affinity":[{"host_cpus":[1],"queue_index":0,"x":1}]})"));
+  ASSERT_OK(d);
+  EXPECT_EQ((*d)["queue_affinity"].dump(),
+            R"([{"queue_index":0,"host_cpus":[1]}])");
+}
+
 TEST(SchemaTest, DiskDefaults) {
   absl::StatusOr<Json> d = NormalizeDiskConfig(P(R"({"path":"/a"})"));
   ASSERT_OK(d);
