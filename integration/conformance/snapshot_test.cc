@@ -84,8 +84,8 @@ TEST_F(SnapshotTest, Gotcha10WritesThree0600FilesAndStaysPaused) {
   struct stat st;
   ASSERT_EQ(stat((dest_ + "/memory-ranges").c_str(), &st), 0);
   EXPECT_EQ(st.st_size, int64_t{64} << 20) << "memory-ranges is RAM-sized";
-  // Real CH writes it dense (4.2 step 4); section 8 lets the simulator
-  // leave zero pages as holes, so density is not checked.
+  // Dense, as real CH writes it (4.2 step 4): every block allocated.
+  EXPECT_GE(int64_t{st.st_blocks} * 512, st.st_size) << "memory-ranges is dense";
   EXPECT_NE(ReadFile(dest_ + "/config.json").back(), '\n') << "compact, no trailing newline";
   json config = json::parse(ReadFile(dest_ + "/config.json"), nullptr, false);
   ASSERT_TRUE(config.is_object());

@@ -28,7 +28,7 @@ struct Knobs {
   bool fail_restore = false;         // CHSIM_FAIL_RESTORE=1
   bool fail_resume = false;          // CHSIM_FAIL_RESUME=1
   absl::Duration snapshot_delay;     // CHSIM_SNAPSHOT_DELAY_MS
-  bool dense_memory_ranges = false;  // CHSIM_DENSE_MEMORY_RANGES=1
+  bool dense_memory_ranges = true;   // unless CHSIM_SPARSE_MEMORY_RANGES=1
   static Knobs FromEnv();
 };
 
