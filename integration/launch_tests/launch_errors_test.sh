@@ -124,4 +124,23 @@ nothing_left
 # An empty stream is no work: exit 0, nothing printed.
 run "$LAUNCH" stop </dev/null
 [[ $rc == 0 && -z $out ]] || die "empty stream stop"
+
+# A CH that ignores SIGTERM (a hung VMM): stop escalates to SIGKILL after the
+# grace period of the config file, and the VM ends STOPPED.
+printf 'terminate_grace_seconds: 1\n' >"$T/config.txtpb"
+run "$LAUNCH" create --name hung --cpu 1 "${K[@]}"
+[[ $rc == 0 ]] || die "create hung"
+CHSIM_IGNORE_SIGTERM=1 run "$LAUNCH" start --config="$T/config.txtpb" hung
+[[ $rc == 0 && $(field state) == RUNNING ]] || die "start hung (ignoring SIGTERM)"
+pid=$(field pid)
+start_ns=$(date +%s%N)
+run "$LAUNCH" stop --config="$T/config.txtpb" hung
+stop_ms=$(( ($(date +%s%N) - start_ns) / 1000000 ))
+[[ $rc == 0 && $(field state) == STOPPED ]] || die "stop of a CH that ignores SIGTERM"
+(( stop_ms >= 1000 )) || die "SIGKILL came before the 1 s grace period (${stop_ms} ms)"
+kill -0 "$pid" 2>/dev/null && [[ $(awk '{print $3}' /proc/$pid/stat 2>/dev/null) != Z ]] \
+  && die "CH $pid still alive after stop"
+run "$LAUNCH" rm hung
+[[ $rc == 0 ]] || die "rm hung"
+nothing_left
 echo PASS

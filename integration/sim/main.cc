@@ -185,9 +185,14 @@ int Main(int argc, char** argv) {
         &loop, std::move(listener),
         [&vmm](const HttpRequest& r) { return vmm.Handle(r); });
   }
+  // CHSIM_IGNORE_SIGTERM=1: a VMM that hangs on shutdown, so that launchers'
+  // SIGKILL escalation can be tested (real CH handles SIGTERM).
+  const char* ignore_term = getenv("CHSIM_IGNORE_SIGTERM");
+  const bool ignore_sigterm = ignore_term != nullptr && absl::string_view(ignore_term) == "1";
   loop.Watch(sigfd.get(), POLLIN, [&](short) {
     signalfd_siginfo info;
-    (void)!read(sigfd.get(), &info, sizeof(info));
+    if (read(sigfd.get(), &info, sizeof(info)) != sizeof(info)) return;
+    if (ignore_sigterm && info.ssi_signo == SIGTERM) return;
     vmm.Exit(0);
   });
 
