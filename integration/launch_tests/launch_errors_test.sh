@@ -143,4 +143,31 @@ kill -0 "$pid" 2>/dev/null && [[ $(awk '{print $3}' /proc/$pid/stat 2>/dev/null)
 run "$LAUNCH" rm hung
 [[ $rc == 0 ]] || die "rm hung"
 nothing_left
+# Paths typed relative on the command line are made absolute in the record,
+# so start works from any directory.
+cd "$T/img" || die "cd"
+run "$LAUNCH" create --name rel --cpu 1 --kernel vmlinuz --initrd ./initrd.img --layer layer0.erofs
+cd / || die "cd /"
+[[ $rc == 0 && $(field kernel_path) == "$T/img/vmlinuz" && $(field initrd_path) == "$T/img/initrd.img" \
+  && $(field path) == "$T/img/layer0.erofs" ]] || die "relative paths on the command line"
+run "$LAUNCH" start rel
+[[ $rc == 0 && $(field state) == RUNNING ]] || die "start of a VM created with relative paths"
+run "$LAUNCH" rm --force rel
+[[ $rc == 0 ]] || die "rm rel"
+nothing_left
+# A record that the index would refuse is refused before anything is made: a
+# relative path (it would resolve against start's directory), a path CH's
+# option syntax cannot carry.
+cd "$T/img" || die "cd"
+printf 'vm { config { name: "relrec" cpu: 1 memory_bytes: 536870912 storage_bytes: 10737418240 }
+  boot { kernel_path: "vmlinuz" initrd_path: "%s" } }\n' "$T/img/initrd.img" >"$T/rel.txtpb"
+run "$LAUNCH" create <"$T/rel.txtpb"
+cd / || die "cd /"
+[[ $rc == 1 && -z $out && $err == *'vm "relrec": create: boot.kernel_path: "vmlinuz" is not an absolute path'* ]] \
+  || die "relative path in a record"
+cp "$T/img/layer0.erofs" "$T/img/a,b.erofs"
+run "$LAUNCH" create --name comma --cpu 1 --kernel "$T/img/vmlinuz" --initrd "$T/img/initrd.img" \
+  --layer "$T/img/a,b.erofs"
+[[ $rc == 1 && -z $out && $err == *"storage[0].path: "*"contains ','"* ]] || die "path with a comma"
+nothing_left
 echo PASS

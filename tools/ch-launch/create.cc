@@ -148,6 +148,15 @@ absl::StatusOr<Vm> CreateVm(const Env& env, Vm in) {
                           .status());
     }
   }
+  // The input and the record made from it must be ones the index accepts
+  // (absolute paths CH's option syntax can carry, MACs, ...): a relative
+  // path would resolve against whatever directory `start` runs in.
+  for (const Vm* r : {&in, &vm}) {
+    Vm check = *r;
+    check.set_id(vm.id());
+    check.set_state(Vm::CREATED);
+    RETURN_IF_ERROR(chtools::record::ValidateVm(check, ""));
+  }
 
   Vm placeholder;
   placeholder.set_id(vm.id());

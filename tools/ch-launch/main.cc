@@ -118,6 +118,16 @@ int main(int argc, char** argv) {
   if (missing) return chtools::UsageError("--layer and --nic need a value");
   if (args.empty()) return chtools::UsageError("missing command (create, start, stop, rm, debug)");
 
+  // Paths typed on the command line are relative to this directory; the
+  // record must hold them absolute (start may run anywhere).
+  auto abs = [](const std::string& p) {
+    if (p.empty() || p[0] == '/') return p;
+    std::error_code ec;
+    std::filesystem::path a = std::filesystem::absolute(p, ec);
+    return ec ? p : a.lexically_normal().string();
+  };
+  for (std::string& l : layers) l = abs(l);
+
   ch_launch::Options o;
   o.command = args[0];
   o.args.assign(args.begin() + 1, args.end());
@@ -127,10 +137,10 @@ int main(int argc, char** argv) {
               .storage = absl::GetFlag(FLAGS_storage),
               .image = absl::GetFlag(FLAGS_image),
               .layers = layers,
-              .kernel = absl::GetFlag(FLAGS_kernel),
-              .initrd = absl::GetFlag(FLAGS_initrd),
-              .base = absl::GetFlag(FLAGS_base),
-              .firmware = absl::GetFlag(FLAGS_firmware),
+              .kernel = abs(absl::GetFlag(FLAGS_kernel)),
+              .initrd = abs(absl::GetFlag(FLAGS_initrd)),
+              .base = abs(absl::GetFlag(FLAGS_base)),
+              .firmware = abs(absl::GetFlag(FLAGS_firmware)),
               .nics = nics,
               .windows = absl::GetFlag(FLAGS_windows)};
   o.force = absl::GetFlag(FLAGS_force);
