@@ -100,6 +100,30 @@ assert code == 0 and b"escape sequence: ^X." in out, out
 # SIGTERM: the terminal is restored too, exit 128+15.
 code, out = session([], [], kill=True)
 assert code == 143, code
+# stdout a pipe nobody reads (ch-console con | head, head gone), SIGPIPE at
+# its default as a shell leaves it: the write fails, the terminal is restored
+# and the exit is 1, not a death by SIGPIPE in raw mode.
+import signal
+r, w = os.pipe()
+pid, fd = pty.fork()
+if pid == 0:
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    os.close(r)
+    os.dup2(w, 1)
+    os.execv(console, [console, "con"])
+os.close(w)
+os.close(r)
+before = termios.tcgetattr(fd)
+out = b""
+end = time.time() + 5
+while b"escape sequence" not in out and time.time() < end:
+    if select.select([fd], [], [], 0.1)[0]:
+        out += os.read(fd, 4096)
+assert b"escape sequence" in out, out
+os.write(fd, b"hostname\r")
+_, status = os.waitpid(pid, 0)
+assert termios.tcgetattr(fd) == before, "terminal left raw after a closed stdout"
+assert os.waitstatus_to_exitcode(status) == 1, os.waitstatus_to_exitcode(status)
 print("ok")
 PY
 [[ $rc == 0 && $out == ok ]] || die "interactive session"

@@ -84,6 +84,23 @@ class SignalFd {
   UniqueFd fd_;
 };
 
+// SIGPIPE ignored for the session, so a write to a closed stdout or console
+// fails with EPIPE (and the terminal gets restored) instead of killing us in
+// raw mode; the old disposition comes back when the object goes.
+class IgnoreSigpipe {
+ public:
+  IgnoreSigpipe() {
+    struct sigaction ign;
+    std::memset(&ign, 0, sizeof(ign));
+    ign.sa_handler = SIG_IGN;
+    ::sigaction(SIGPIPE, &ign, &old_);
+  }
+  ~IgnoreSigpipe() { ::sigaction(SIGPIPE, &old_, nullptr); }
+
+ private:
+  struct sigaction old_;
+};
+
 void CopyWindowSize(int from_tty, int to_pty) {
   winsize ws;
   if (::ioctl(from_tty, TIOCGWINSZ, &ws) == 0) ::ioctl(to_pty, TIOCSWINSZ, &ws);
@@ -159,6 +176,7 @@ absl::StatusOr<Console> OpenConsole(const chtools::Vm& vm, const std::string& ch
 absl::StatusOr<int> RunTerminal(Console& console, int tty_in, int tty_out, char escape,
                                 const std::string& ref) {
   SignalFd sigs({SIGWINCH, SIGTERM, SIGINT, SIGHUP});
+  IgnoreSigpipe no_sigpipe;
   ASSIGN_OR_RETURN(RawMode raw, RawMode::Enter(tty_in));
   std::string hello = absl::StrCat("Connected to ", ref, " (escape sequence: ",
                                    EscapeCharName(escape), ".)\r\n");

@@ -27,7 +27,8 @@ struct Console {
 absl::StatusOr<Console> OpenConsole(const chtools::Vm& vm, const std::string& ch_binary);
 
 // Interactive session on the terminal `tty_in`/`tty_out`: raw mode (restored
-// on every way out, SIGTERM/SIGHUP/SIGINT included), escape handling,
+// on every way out, SIGTERM/SIGHUP/SIGINT included; SIGPIPE is ignored, so
+// a closed stdout or console is an error, not a death in raw mode), escape handling,
 // window size forwarded to a PTY console (at start and on SIGWINCH). Ends on
 // escape + '.', console EOF/EIO or a signal; returns that signal's number
 // (SIGTERM, SIGHUP, SIGINT) or 0.
