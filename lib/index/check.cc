@@ -70,6 +70,23 @@ class Checker {
     f.set_repaired(repaired);
   }
 
+  // TryLock of id's lock that notes whether the lock file existed, so that
+  // ReleaseLock removes a lock file of a VM with no record only on repair or
+  // when this check made it: without repair, nothing may change.
+  absl::StatusOr<std::optional<FileLock>> TryLock(const std::string& id,
+                                                  bool* existed) {
+    struct stat st;
+    *existed = ::lstat(store_.LockPath(id).c_str(), &st) == 0;
+    return store_.TryLock(id);
+  }
+  void ReleaseLock(std::optional<FileLock>& lock, const std::string& id,
+                   bool existed) {
+    if (lock.has_value() && (repair_ || !existed)) {
+      store_.DropLockIfNoRecord(*lock, id).IgnoreError();
+    }
+    lock.reset();
+  }
+
   // Unlinks `path`; true on success (or if already gone).
   static bool Unlink(const std::string& path) {
     return ::unlink(path.c_str()) == 0 || errno == ENOENT;
@@ -92,17 +109,19 @@ class Checker {
       if (e[0] == '.') {
         std::optional<std::string> id = TempFileId(e);
         std::optional<FileLock> lock;
+        bool existed = false;
         if (id.has_value()) {
-          ASSIGN_OR_RETURN(lock, store_.TryLock(*id));
+          ASSIGN_OR_RETURN(lock, TryLock(*id, &existed));
           if (!lock.has_value()) continue;  // a write in flight
-          if (!PathExists(path)) continue;
+          if (!PathExists(path)) {
+            ReleaseLock(lock, *id, existed);
+            continue;
+          }
         }
         Add("stale-temp", id.value_or(""), path,
             "leftover of an interrupted record write",
             repair_ && Unlink(path));
-        if (lock.has_value()) {
-          store_.DropLockIfNoRecord(*lock, *id).IgnoreError();
-        }
+        if (lock.has_value()) ReleaseLock(lock, *id, existed);
         continue;
       }
       absl::string_view id = e;
@@ -117,13 +136,15 @@ class Checker {
         records_.emplace(std::string(id), **vm);
         continue;
       }
-      ASSIGN_OR_RETURN(std::optional<FileLock> lock, store_.TryLock(id));
+      bool existed = false;
+      ASSIGN_OR_RETURN(std::optional<FileLock> lock,
+                       TryLock(std::string(id), &existed));
       if (!lock.has_value()) continue;
       std::string detail = vm.ok() ? absl::StrCat("record id \"", (*vm)->id(),
                                                   "\" differs from the file name")
                                    : std::string(vm.status().message());
       Add("bad-record", id, path, detail, repair_ && Quarantine(dir, e));
-      store_.DropLockIfNoRecord(*lock, id).IgnoreError();
+      ReleaseLock(lock, std::string(id), existed);
     }
     return absl::OkStatus();
   }
@@ -152,13 +173,17 @@ class Checker {
         continue;
       }
       std::optional<FileLock> lock;
+      bool existed = false;
       if (IsValidVmId(id)) {
-        ASSIGN_OR_RETURN(lock, store_.TryLock(id));
+        ASSIGN_OR_RETURN(lock, TryLock(id, &existed));
         if (!lock.has_value()) continue;  // in flight
       }
       // Re-read under the lock: the claim may have become valid.
       ASSIGN_OR_RETURN(std::optional<std::string> again, store_.ReadName(e));
-      if (again != id) continue;
+      if (again != id) {
+        ReleaseLock(lock, id, existed);
+        continue;
+      }
       if (e[0] == '.') {
         Add("stale-temp", id, path, "leftover of an interrupted name move",
             repair_ && Unlink(path));
@@ -172,9 +197,7 @@ class Checker {
                          ", which has no record carrying that name"),
             repair_ && Unlink(path) && FsyncDir(dir).ok());
       }
-      if (lock.has_value()) {
-        store_.DropLockIfNoRecord(*lock, id).IgnoreError();
-      }
+      ReleaseLock(lock, id, existed);
     }
     return absl::OkStatus();
   }

@@ -117,6 +117,25 @@ TEST_F(CheckTest, StaleTempAndOrphanLock) {
   EXPECT_THAT(Run(false), ::testing::IsEmpty());
 }
 
+// What a Delete killed after removing the record leaves: a dangling name and
+// the lock file. Without repair both are reported and nothing is removed.
+TEST_F(CheckTest, InterruptedDeleteIsReportedWithoutChangingAnything) {
+  ASSERT_OK(index_->Reserve(TestVm(TestId(1), "web")));
+  ASSERT_OK_AND_ASSIGN(FileLock lock, FileLock::Acquire(Db("locks/" + TestId(1)),
+                                                        absl::Seconds(1)));
+  ASSERT_EQ(::unlink(Db("vms/" + TestId(1) + ".pb").c_str()), 0);
+  { FileLock released = std::move(lock); }
+  EXPECT_THAT(Run(false), ::testing::ElementsAre("dangling-name " + TestId(1),
+                                                 "orphan-lock " + TestId(1)));
+  EXPECT_TRUE(Exists(Db("names/web")));
+  EXPECT_TRUE(Exists(Db("locks/" + TestId(1))));
+  EXPECT_THAT(Run(true),
+              ::testing::ElementsAre("dangling-name " + TestId(1) + " repaired"));
+  EXPECT_FALSE(Exists(Db("names/web")));
+  EXPECT_FALSE(Exists(Db("locks/" + TestId(1))));
+  EXPECT_THAT(Run(false), ::testing::IsEmpty());
+}
+
 TEST_F(CheckTest, BadRecordIsQuarantined) {
   ASSERT_OK(WriteFileAtomically(Db("vms/" + TestId(4) + ".pb"), "\xff\xff\xff"));
   Vm other = TestVm(TestId(6), "x");
