@@ -86,12 +86,17 @@ run "$LAUNCH" stop a
 mv "$T/img/vmlinuz" "$T/img/vmlinuz.gone"
 run "$LAUNCH" start a
 [[ $rc == 1 && -z $out && $err == *'vm "a": start: '* ]] || die "failed launch"
+failed_line=$(sed -n 's/.* (log: \(.*\))$/\1/p' <<<"$err")
+[[ -n $failed_line ]] || die "no log line in the failed launch's error"
 run "$INDEX" get a
 [[ $(field state) == ERROR ]] || die "state after failed launch"
 [[ ! -e $run_dir_a/ch.pid ]] || die "pid file after failed launch"
 mv "$T/img/vmlinuz.gone" "$T/img/vmlinuz"
 run "$LAUNCH" start a
 [[ $rc == 0 && $(field state) == RUNNING ]] || die "start after fixing"
+# The next start appends to CH's log: the failed run's reason is still there.
+grep -qF -- "$failed_line" "$T/log/cloudhypervisor/${run_dir_a##*/}/cloud-hypervisor.log" \
+  || die "the log of the failed launch was truncated by the next start"
 
 # rm: one ref fails, the other succeeds; exit 1, the success printed.
 run "$LAUNCH" rm --force a nope

@@ -73,13 +73,15 @@ absl::Status SetState(const Env& env, const Vm& vm, Vm::State state) {
       .status();
 }
 
-// The last non-empty line of CH's log, to explain a failed launch.
-std::string LogTail(const Vm& vm) {
+// The last non-empty line CH wrote to its log at or after offset `since`
+// (where this launch's output begins), to explain a failed launch.
+std::string LogTail(const Vm& vm, off_t since) {
   chtools::UniqueFd fd(::open((vm.log_dir() + "/cloud-hypervisor.log").c_str(),
                               O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return "";
   off_t size = ::lseek(fd.get(), 0, SEEK_END);
-  off_t from = size > 4096 ? size - 4096 : 0;
+  off_t from = size > since + 4096 ? size - 4096 : since;
+  if (size <= from) return "";
   std::string buf(static_cast<size_t>(size - from), '\0');
   ssize_t n = ::pread(fd.get(), buf.data(), buf.size(), from);
   if (n <= 0) return "";
@@ -196,8 +198,11 @@ absl::StatusOr<Vm> StartVm(const Env& env, const std::string& id) {
   };
   const std::string log = vm.log_dir() + "/cloud-hypervisor.log";
   chtools::UniqueFd log_fd(chtools::RetryEintr(
-      [&] { return ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640); }));
+      [&] { return ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640); }));
   if (!log_fd.valid()) return fail(chtools::ErrnoError(errno, "open", log));
+  // Appended, not truncated: the log of an earlier run (a crash) is kept
+  // (cocoon truncated it, reference 7.10).
+  const off_t log_start = ::lseek(log_fd.get(), 0, SEEK_END);
   chtools::process::SpawnOptions opts;
   opts.argv = argv;
   opts.stdout_fd = log_fd.get();
@@ -215,7 +220,7 @@ absl::StatusOr<Vm> StartVm(const Env& env, const std::string& id) {
     // fails: only a VM that vm.info reports running counts as started.
     if (s.ok()) s = CheckBooted(ApiSocketPath(vm), Secs(env.config.socket_wait_seconds(), 5));
     if (!s.ok()) {
-      std::string tail = LogTail(vm);
+      std::string tail = LogTail(vm, log_start < 0 ? 0 : log_start);
       if (!tail.empty()) s = absl::Status(s.code(), absl::StrCat(s.message(), " (log: ", tail, ")"));
     }
   }

@@ -20,7 +20,7 @@ absl::StatusOr<std::vector<std::string>> ChArgv(const Env& env, const chtools::V
 // Starts the VM `id`: idempotent (a live CH is reported, and an `error` or
 // stale record with a live CH becomes RUNNING); otherwise cleans stale
 // runtime files, saves the quoted command in <run_dir>/cmdline, spawns CH
-// detached (own session, the NICs' netns, output to the truncated
+// detached (own session, the NICs' netns, output appended to
 // <log_dir>/cloud-hypervisor.log), writes ch.pid and waits for api.sock. On
 // a failed launch the record becomes ERROR. Returns the RUNNING record with
 // pid and api_socket filled in. FailedPrecondition for a CREATING record.
