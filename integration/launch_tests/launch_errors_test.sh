@@ -148,6 +148,26 @@ kill -0 "$pid" 2>/dev/null && [[ $(awk '{print $3}' /proc/$pid/stat 2>/dev/null)
 run "$LAUNCH" rm hung
 [[ $rc == 0 ]] || die "rm hung"
 nothing_left
+# Concurrent starts of one VM launch one CH (not two on the same disks): the
+# second waits for the first and reports the same process.
+run "$LAUNCH" create --name twin --cpu 1 "${K[@]}"
+twin_dir=$(field run_dir)
+for i in 1 2 3; do
+  "$LAUNCH" start twin >"$T/s1" 2>&1 & p1=$!
+  "$LAUNCH" start twin >"$T/s2" 2>&1 & p2=$!
+  wait $p1 || { out=$(<"$T/s1"); die "concurrent start 1"; }
+  wait $p2 || { out=$(<"$T/s2"); die "concurrent start 2"; }
+  # CH processes of this VM, not counting a CH's own helper children.
+  n=$(ps -eo pid=,ppid=,args= | awk -v s="--api-socket $twin_dir/api.sock " \
+    '$3 ~ /cloud-hypervisor$/ && index($0, s) { pid[$1] = $2 } END { for (p in pid) if (!(pid[p] in pid)) n++; print n + 0 }')
+  pid1=$(sed -n 's/^ *pid: //p' "$T/s1") pid2=$(sed -n 's/^ *pid: //p' "$T/s2")
+  [[ $n == 1 && $pid1 == "$pid2" ]] || die "concurrent starts: $n CH processes (pids $pid1, $pid2)"
+  run "$LAUNCH" stop twin
+  [[ $rc == 0 ]] || die "stop twin"
+done
+run "$LAUNCH" rm twin
+[[ $rc == 0 ]] || die "rm twin"
+nothing_left
 # Paths typed relative on the command line are made absolute in the record,
 # so start works from any directory.
 cd "$T/img" || die "cd"

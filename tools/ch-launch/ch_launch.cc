@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "lib/base/cli.h"
 #include "lib/record/textproto.h"
+#include "tools/ch-launch/files.h"
 #include "tools/ch-launch/lifecycle.h"
 
 namespace ch_launch {
@@ -102,6 +103,20 @@ Result Run(const Env& env, const Options& o, int stdin_fd, bool stdin_is_tty) {
     absl::StatusOr<Vm> rec = env.index->Get(*id);
     std::string name = rec.ok() ? rec->config().name() : ref;
     absl::StatusOr<Vm> vm;
+    // One start/stop/rm of a VM at a time (held until this VM is done).
+    chtools::UniqueFd lock;
+    if (o.command != "debug" && rec.ok()) {
+      absl::Status s = absl::OkStatus();
+      if (o.command == "start") s = MakeDirs(rec->run_dir(), 0750);
+      absl::StatusOr<chtools::UniqueFd> l =
+          s.ok() ? LockRunDir(rec->run_dir(), timeout + absl::Minutes(1))
+                 : absl::StatusOr<chtools::UniqueFd>(s);
+      if (!l.ok()) {
+        r.errors.push_back(VmError(name, o.command, l.status()));
+        continue;
+      }
+      lock = *std::move(l);
+    }
     if (o.command == "start") {
       vm = StartVm(env, *id);
     } else if (o.command == "stop") {

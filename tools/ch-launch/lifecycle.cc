@@ -2,10 +2,12 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -151,6 +153,30 @@ absl::Status CheckNoOrphan(const Vm& vm) {
 }
 
 }  // namespace
+
+absl::StatusOr<chtools::UniqueFd> LockRunDir(const std::string& run_dir,
+                                             absl::Duration timeout) {
+  chtools::UniqueFd fd(chtools::RetryEintr(
+      [&] { return ::open(run_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); }));
+  if (!fd.valid()) {
+    if (errno == ENOENT) return chtools::UniqueFd();
+    return chtools::ErrnoError(errno, "open", run_dir);
+  }
+  const absl::Time deadline = absl::Now() + timeout;
+  absl::Duration backoff = absl::Milliseconds(1);
+  while (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EINTR) continue;
+    if (errno != EWOULDBLOCK) return chtools::ErrnoError(errno, "flock", run_dir);
+    if (absl::Now() >= deadline) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "another ch-launch is still working on this VM (lock on ", run_dir, " held for ",
+          absl::FormatDuration(timeout), ")"));
+    }
+    absl::SleepFor(backoff);
+    backoff = std::min(backoff * 2, absl::Milliseconds(50));
+  }
+  return fd;
+}
 
 absl::StatusOr<std::vector<std::string>> ChArgv(const Env& env, const Vm& vm) {
   ASSIGN_OR_RETURN(std::vector<std::string> args, chtools::launch::BuildChArgs(vm, env.host));

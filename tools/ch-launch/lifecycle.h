@@ -9,10 +9,18 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "lib/base/unique_fd.h"
 #include "lib/record/records.pb.h"
 #include "tools/ch-launch/create.h"
 
 namespace ch_launch {
+
+// Serializes start/stop/rm of one VM across processes (two concurrent starts
+// must not launch two CH on the same disks): an exclusive flock on `run_dir`,
+// waited for at most `timeout`. A missing run dir gives an empty fd (there is
+// no CH to race with). The fd is O_CLOEXEC, so CH never inherits the lock.
+absl::StatusOr<chtools::UniqueFd> LockRunDir(const std::string& run_dir,
+                                             absl::Duration timeout);
 
 // The CH argv (binary first) that start runs for `vm`. Errors as BuildChArgs.
 absl::StatusOr<std::vector<std::string>> ChArgv(const Env& env, const chtools::Vm& vm);
