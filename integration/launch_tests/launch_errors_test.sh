@@ -32,6 +32,13 @@ run "$LAUNCH" create --name web --cpu $(( $(nproc) + 1 )) "${K[@]}"
   || die "cpu above host"
 nothing_left
 
+# A NIC without a MAC gets a random locally administered one.
+run "$LAUNCH" create --name nomac --cpu 1 "${K[@]}" --nic tap=tap7
+[[ $rc == 0 && $(field mac) =~ ^[0-9a-f][26ae](:[0-9a-f]{2}){5}$ ]] || die "generated mac: $(field mac)"
+run "$LAUNCH" rm nomac
+[[ $rc == 0 ]] || die "rm nomac"
+nothing_left
+
 # A missing kernel: the placeholder, dirs and COW are all rolled back.
 run "$LAUNCH" create --name web --kernel "$T/img/nope" --initrd "$T/img/initrd.img"
 [[ $rc == 1 && -z $out && $err == *'vm "web": create: kernel '"$T/img/nope"': No such file'* ]] || die "missing kernel"

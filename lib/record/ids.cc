@@ -7,22 +7,39 @@
 #include <cstdlib>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/str_format.h"
 
 namespace chtools::record {
 
-std::string NewId() {
-  uint8_t bytes[8];
+namespace {
+
+void RandomBytes(uint8_t* bytes, size_t size) {
   size_t got = 0;
-  while (got < sizeof(bytes)) {
+  while (got < size) {
     // Blocking getrandom never fails for small sizes once the pool is
     // initialised, except for EINTR; anything else is a broken kernel.
-    ssize_t n = ::getrandom(bytes + got, sizeof(bytes) - got, 0);
+    ssize_t n = ::getrandom(bytes + got, size - got, 0);
     if (n < 0) {
       if (errno == EINTR) continue;
       std::abort();
     }
     got += static_cast<size_t>(n);
   }
+}
+
+}  // namespace
+
+std::string NewMac() {
+  uint8_t b[6];
+  RandomBytes(b, sizeof(b));
+  b[0] = static_cast<uint8_t>((b[0] & 0xfc) | 0x02);  // unicast, local
+  return absl::StrFormat("%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2],
+                         b[3], b[4], b[5]);
+}
+
+std::string NewId() {
+  uint8_t bytes[8];
+  RandomBytes(bytes, sizeof(bytes));
   return absl::BytesToHexString(
       absl::string_view(reinterpret_cast<const char*>(bytes), sizeof(bytes)));
 }

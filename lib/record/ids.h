@@ -14,6 +14,10 @@ std::string NewId();
 // True if `id` is exactly 16 lowercase hex characters.
 bool IsValidId(absl::string_view id);
 
+// A random locally administered unicast MAC ("02:..", lowercase), for NICs
+// given without one.
+std::string NewMac();
+
 }  // namespace chtools::record
 
 #endif  // CHTOOLS_LIB_RECORD_IDS_H_

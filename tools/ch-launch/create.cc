@@ -90,6 +90,11 @@ absl::Status CheckInput(const Env& env, const Vm& vm) {
 
 absl::StatusOr<Vm> CreateVm(const Env& env, Vm in) {
   RETURN_IF_ERROR(CheckInput(env, in));
+  // A NIC given without a MAC gets a random locally administered one (CH
+  // would pick one too, but the record must know it for cidata and clones).
+  for (chtools::NetworkConfig& nic : *in.mutable_network()) {
+    if (nic.mac().empty()) nic.set_mac(chtools::record::NewMac());
+  }
   const bool direct = !in.boot().kernel_path().empty();
   const bool windows = in.config().windows();
 
