@@ -22,6 +22,19 @@ absl::Status Ctx(const std::string& opt, const absl::Status& s) {
   if (!lhs##_or.ok()) return Ctx(opt, lhs##_or.status()); \
   auto lhs = *lhs##_or
 
+// `[i@[cpus],...]` (--cpus affinity=, --disk queue_affinity=) as CH's JSON
+// list of {index_key: i, "host_cpus": [...]}; nullopt if it does not parse.
+std::optional<Json> TupleListJson(absl::string_view value,
+                                  const char* index_key) {
+  auto t = ParseTupleList(value);
+  if (!t) return std::nullopt;
+  Json arr = Json::array();
+  for (auto& [index, host] : *t) {
+    arr.push_back(Json{{index_key, index}, {"host_cpus", host}});
+  }
+  return arr;
+}
+
 void SetBool(Json& j, const char* key, const std::optional<bool>& v) {
   if (v) j[key] = *v;
 }
@@ -56,15 +69,12 @@ absl::StatusOr<Json> ParseCpus(const std::string& s) {
   SetBool(j, "kvm_hyperv", hv);
   if (bits) j["max_phys_bits"] = *bits;
   if (auto a = o.Get("affinity")) {
-    auto t = ParseTupleList(*a);
-    if (!t) {
+    std::optional<Json> arr = TupleListJson(*a, "vcpu");
+    if (!arr) {
       return Ctx("cpus", absl::InvalidArgumentError(absl::StrCat(
                              "unable to convert ", *a, " for affinity")));
     }
-    Json arr = Json::array();
-    for (auto& [vcpu, host] : *t)
-      arr.push_back(Json{{"vcpu", vcpu}, {"host_cpus", host}});
-    j["affinity"] = arr;
+    j["affinity"] = *arr;
   }
   if (auto f = o.Get("features")) {
     std::string inner = *f;
@@ -168,15 +178,12 @@ absl::StatusOr<Json> ParseDisk(const std::string& s) {
   if (auto v = o.Get("serial")) j["serial"] = *v;
   if (auto v = o.Get("rate_limit_group")) j["rate_limit_group"] = *v;
   if (auto v = o.Get("queue_affinity")) {
-    auto t = ParseTupleList(*v);
-    if (!t) {
+    std::optional<Json> arr = TupleListJson(*v, "queue_index");
+    if (!arr) {
       return Ctx("disk", absl::InvalidArgumentError(absl::StrCat(
                              "unable to convert ", *v, " for queue_affinity")));
     }
-    Json arr = Json::array();
-    for (auto& [q, host] : *t)
-      arr.push_back(Json{{"queue_index", q}, {"host_cpus", host}});
-    j["queue_affinity"] = arr;
+    j["queue_affinity"] = *arr;
   }
   if (auto v = o.Get("image_type")) {
     std::string l = absl::AsciiStrToLower(*v);
