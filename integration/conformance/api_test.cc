@@ -213,9 +213,7 @@ TEST_F(ApiTest, Gotcha09ConsolePtyIsMadeAtCreate) {
 // counter shared by all prefixes (_disk0, then _net1).
 TEST_F(ApiTest, Gotcha15BeforeBootAndSharedIdCounter) {
   ASSERT_OK_AND_ASSIGN(auto ns, ScratchNetns::Create());
-  ASSERT_OK_AND_ASSIGN(process::CommandResult t,
-                       ns->Run({"ip", "tuntap", "add", "tap0", "mode", "tap"}));
-  ASSERT_EQ(t.exit, process::ExitInfo::Exited(0)) << t.err;
+  ASSERT_OK(ns->AddTap("tap0"));
   SimOptions o;
   o.netns_path = ns->path();
   ASSERT_OK_AND_ASSIGN(auto sim, Sim::Start(o));

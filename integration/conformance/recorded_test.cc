@@ -105,9 +105,7 @@ void ExpectSameShape(const json& want, const json& got, const std::string& path)
 // vm.info, up to paths, the tap's MAC, the PTY and device resources.
 TEST(RecordedInfoTest, InfoOfTheReferenceExample) {
   ASSERT_OK_AND_ASSIGN(auto ns, ScratchNetns::Create());
-  ASSERT_OK_AND_ASSIGN(process::CommandResult t,
-                       ns->Run({"ip", "tuntap", "add", "tap0", "mode", "tap"}));
-  ASSERT_EQ(t.exit, process::ExitInfo::Exited(0)) << t.err;
+  ASSERT_OK(ns->AddTap("tap0"));
   chapi::testing::SocketDir files;
   WriteFile(files.Join("vmlinux"), "k");
   MakeRawDisk(files.Join("a.raw"));
@@ -140,9 +138,7 @@ TEST(RecordedInfoTest, InfoOfTheReferenceExample) {
 
 TEST(RecordedInfoTest, Counters) {
   ASSERT_OK_AND_ASSIGN(auto ns, ScratchNetns::Create());
-  ASSERT_OK_AND_ASSIGN(process::CommandResult t,
-                       ns->Run({"ip", "tuntap", "add", "tap0", "mode", "tap"}));
-  ASSERT_EQ(t.exit, process::ExitInfo::Exited(0)) << t.err;
+  ASSERT_OK(ns->AddTap("tap0"));
   SimOptions o;
   o.netns_path = ns->path();
   ASSERT_OK_AND_ASSIGN(auto sim, Sim::Start(o));

@@ -130,6 +130,16 @@ absl::StatusOr<process::CommandResult> ScratchNetns::Run(
   return process::RunCommand(o, absl::Seconds(20));
 }
 
+absl::Status ScratchNetns::AddTap(const std::string& name) {
+  absl::StatusOr<process::CommandResult> r =
+      Run({"ip", "tuntap", "add", name, "mode", "tap"});
+  if (!r.ok()) return r.status();
+  if (r->exit != process::ExitInfo::Exited(0)) {
+    return absl::InternalError(absl::StrCat("ip tuntap add ", name, ": ", r->err));
+  }
+  return absl::OkStatus();
+}
+
 void WriteFile(const std::string& path, absl::string_view content) {
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
   f.write(content.data(), static_cast<std::streamsize>(content.size()));

@@ -79,6 +79,9 @@ class ScratchNetns {
   const std::string& path() const { return path_; }
   // Runs `argv` inside the namespace.
   absl::StatusOr<process::CommandResult> Run(const std::vector<std::string>& argv);
+  // Creates a single-queue tap `name` inside the namespace; Internal error
+  // with ip's stderr if that fails.
+  absl::Status AddTap(const std::string& name);
 
  private:
   explicit ScratchNetns(process::Child holder);
