@@ -27,7 +27,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "lib/base/cli.h"
+#include "lib/cli/tool.h"
 #include "lib/index/index.h"
 #include "lib/process/spawn.h"
 #include "lib/record/records.pb.h"

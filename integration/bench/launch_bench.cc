@@ -27,14 +27,15 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "lib/base/cli.h"
+#include "lib/cli/tool.h"
 #include "lib/chapi/client.h"
 #include "lib/chapi/wait_socket.h"
 #include "lib/config/config.h"
 #include "lib/index/index.h"
 #include "lib/process/spawn.h"
-#include "tools/ch-launch/host.h"
-#include "tools/ch-launch/lifecycle.h"
+#include "lib/vm/env.h"
+#include "lib/vm/host.h"
+#include "lib/vm/lifecycle.h"
 
 ABSL_FLAG(std::string, ch_launch, "", "Path of ch-launch.");
 ABSL_FLAG(std::string, sim, "", "Path of the CH simulator (cloud-hypervisor).");
@@ -123,8 +124,10 @@ int main(int argc, char** argv) {
   if (!config.ok()) Die(std::string(config.status().message()));
   auto index = chtools::index::Index::Open(config->root_dir());
   if (!index.ok()) Die(std::string(index.status().message()));
-  ch_launch::Env env{.config = *config, .host = ch_launch::ReadHostFacts(),
-                     .index = index->get()};
+  chtools::vm::Env env;
+  env.config = *config;
+  env.host = chtools::vm::ReadHostFacts();
+  env.index = index->get();
   auto bench_id = env.index->Resolve("bench");
   if (!bench_id.ok()) Die(std::string(bench_id.status().message()));
 
@@ -160,11 +163,11 @@ int main(int argc, char** argv) {
     stop.push_back(Ms(absl::Now() - s1));
 
     absl::Time c0 = absl::Now();
-    auto vm = ch_launch::StartVm(env, *bench_id);
+    auto vm = chtools::vm::StartVm(env, *bench_id);
     if (!vm.ok()) Die(std::string(vm.status().message()));
     core_start.push_back(Ms(absl::Now() - c0));
     absl::Time c1 = absl::Now();
-    auto stopped = ch_launch::StopVm(env, *bench_id, absl::Seconds(30));
+    auto stopped = chtools::vm::StopVm(env, *bench_id, absl::Seconds(30));
     if (!stopped.ok()) Die(std::string(stopped.status().message()));
     core_stop.push_back(Ms(absl::Now() - c1));
   }

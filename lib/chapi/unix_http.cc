@@ -19,6 +19,7 @@
 #include "lib/base/errno.h"
 #include "lib/base/status_macros.h"
 #include "lib/base/unique_fd.h"
+#include "lib/fs/unix_socket.h"
 
 namespace chtools::chapi {
 namespace {
@@ -196,27 +197,15 @@ absl::StatusOr<HttpResponse> UnixHttpRequest(absl::string_view socket_path,
                                              absl::Duration timeout) {
   absl::Time deadline = absl::Now() + timeout;
   std::string what = absl::StrCat(method, " ", target, " on ", socket_path);
-  struct sockaddr_un addr;
-  std::memset(&addr, 0, sizeof(addr));
-  addr.sun_family = AF_UNIX;
-  if (socket_path.empty() || socket_path.size() >= sizeof(addr.sun_path)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "API socket path \"", socket_path, "\" is empty or longer than ",
-        sizeof(addr.sun_path) - 1, " bytes"));
+  absl::StatusOr<UniqueFd> connected = fs::ConnectUnix(socket_path, /*nonblocking=*/true);
+  if (!connected.ok()) {
+    if (absl::IsInvalidArgument(connected.status())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("API ", connected.status().message()));
+    }
+    return absl::UnavailableError(connected.status().message());
   }
-  std::memcpy(addr.sun_path, socket_path.data(), socket_path.size());
-
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!fd.valid()) return ErrnoError(errno, "socket");
-  // connect(2) on a unix stream socket completes at once (or fails at once).
-  if (RetryEintr([&] {
-        return ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr),
-                         sizeof(addr));
-      }) != 0) {
-    int err = errno;
-    return absl::UnavailableError(
-        absl::StrCat("connect ", socket_path, ": ", strerror(err)));
-  }
+  UniqueFd fd = *std::move(connected);
 
   std::string request = absl::StrCat(method, " ", target,
                                      " HTTP/1.1\r\nHost: localhost\r\n"

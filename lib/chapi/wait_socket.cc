@@ -15,22 +15,15 @@
 #include "absl/strings/str_cat.h"
 #include "lib/base/errno.h"
 #include "lib/base/unique_fd.h"
+#include "lib/fs/unix_socket.h"
 
 namespace chtools::chapi {
 namespace {
 
-// 0 when the socket accepted, else the connect errno.
-int TryConnect(absl::string_view path) {
-  struct sockaddr_un addr;
-  std::memset(&addr, 0, sizeof(addr));
-  addr.sun_family = AF_UNIX;
-  std::memcpy(addr.sun_path, path.data(), path.size());
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!fd.valid()) return errno;
-  int r = RetryEintr([&] {
-    return ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  });
-  return r == 0 ? 0 : errno;
+// Ok when the socket accepted; NotFound while it does not exist,
+// Unavailable while it refuses (ECONNREFUSED, EAGAIN); other errors are final.
+absl::Status TryConnect(absl::string_view path) {
+  return fs::ConnectUnix(path, /*nonblocking=*/true).status();
 }
 
 }  // namespace
@@ -60,19 +53,17 @@ absl::Status WaitForApiSocket(absl::string_view socket_path, int pidfd,
   // listen, so "exists but refuses" is retried on a short backoff.
   absl::Duration backoff = absl::Milliseconds(1);
   while (true) {
-    int err = TryConnect(socket_path);
-    if (err == 0) return absl::OkStatus();
-    if (err != ENOENT && err != ECONNREFUSED && err != EAGAIN) {
-      return ErrnoError(err, "connect", socket_path);
-    }
+    absl::Status err = TryConnect(socket_path);
+    if (err.ok()) return absl::OkStatus();
+    if (!absl::IsNotFound(err) && !absl::IsUnavailable(err)) return err;
     absl::Time now = absl::Now();
     if (now >= deadline) {
       return absl::DeadlineExceededError(absl::StrCat(
           "API socket ", socket_path, " not ready after ",
-          absl::FormatDuration(timeout), " (connect: ", strerror(err), ")"));
+          absl::FormatDuration(timeout), " (", err.message(), ")"));
     }
     absl::Time wake = deadline;
-    if (err != ENOENT) {
+    if (!absl::IsNotFound(err)) {
       wake = std::min(deadline, now + backoff);
       backoff = std::min(backoff * 2, absl::Milliseconds(50));
     }
@@ -84,7 +75,7 @@ absl::Status WaitForApiSocket(absl::string_view socket_path, int pidfd,
     if (pidfd >= 0 && r > 0 && (p[1].revents & POLLIN)) {
       // A last look: it may have exited after binding (then the socket is
       // stale and connect fails anyway).
-      if (TryConnect(socket_path) == 0) return absl::OkStatus();
+      if (TryConnect(socket_path).ok()) return absl::OkStatus();
       return absl::FailedPreconditionError(absl::StrCat(
           "the process exited before its API socket ", socket_path,
           " accepted connections"));

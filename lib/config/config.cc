@@ -14,7 +14,9 @@
 #include "absl/strings/str_cat.h"
 #include "lib/base/errno.h"
 #include "lib/base/status_macros.h"
+#include "lib/record/ids.h"
 #include "lib/base/unique_fd.h"
+#include "lib/fs/io.h"
 #include "lib/record/textproto.h"
 
 ABSL_FLAG(std::string, root_dir, "",
@@ -51,7 +53,7 @@ absl::Status MergeFile(const std::string& path, bool explicit_path,
     if (errno == ENOENT && !explicit_path) return absl::OkStatus();
     return ErrnoError(errno, "config file", path);
   }
-  ASSIGN_OR_RETURN(std::string text, record::ReadAll(fd.get(), path));
+  ASSIGN_OR_RETURN(std::string text, fs::ReadAll(fd.get(), path));
   ToolConfig file;
   RETURN_IF_ERROR(record::ParseMessage(text, path, &file));
   // proto3 scalars have no presence: a zero/empty value means "not set here".
@@ -89,9 +91,7 @@ absl::Status CheckDir(std::string* dir, absl::string_view key) {
 }
 
 bool IsIpAddress(const std::string& s) {
-  in6_addr addr;
-  return ::inet_pton(AF_INET, s.c_str(), &addr) == 1 ||
-         ::inet_pton(AF_INET6, s.c_str(), &addr) == 1;
+  return record::IsIpv4(s) || record::IsIpv6(s);
 }
 
 }  // namespace
@@ -153,12 +153,5 @@ absl::StatusOr<ToolConfig> LoadToolConfig() {
   return config;
 }
 
-std::string VmRunDir(const ToolConfig& c, absl::string_view id) {
-  return absl::StrCat(c.run_dir(), "/cloudhypervisor/", id);
-}
-
-std::string VmLogDir(const ToolConfig& c, absl::string_view id) {
-  return absl::StrCat(c.log_dir(), "/cloudhypervisor/", id);
-}
 
 }  // namespace chtools::config

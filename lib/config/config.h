@@ -39,11 +39,6 @@ inline constexpr absl::string_view kDefaultChBinary = "cloud-hypervisor";
 // not parse, "<path>:LINE:COL: ..."; or a bad value, naming its source).
 absl::StatusOr<ToolConfig> LoadToolConfig();
 
-// <run_dir>/cloudhypervisor/<id>
-std::string VmRunDir(const ToolConfig& c, absl::string_view id);
-// <log_dir>/cloudhypervisor/<id>
-std::string VmLogDir(const ToolConfig& c, absl::string_view id);
-
 }  // namespace chtools::config
 
 #endif  // CHTOOLS_LIB_CONFIG_CONFIG_H_

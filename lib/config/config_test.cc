@@ -140,15 +140,5 @@ TEST_F(LoadToolConfigTest, BadValues) {
                        path + ": stop_timeout_seconds must be at least 1"));
 }
 
-TEST(VmDirsTest, UnderCloudHypervisor) {
-  ToolConfig c;
-  c.set_run_dir("/r/run");
-  c.set_log_dir("/r/log");
-  EXPECT_EQ(VmRunDir(c, "3f9c0a1b2c3d4e5f"),
-            "/r/run/cloudhypervisor/3f9c0a1b2c3d4e5f");
-  EXPECT_EQ(VmLogDir(c, "3f9c0a1b2c3d4e5f"),
-            "/r/log/cloudhypervisor/3f9c0a1b2c3d4e5f");
-}
-
 }  // namespace
 }  // namespace chtools::config

@@ -17,11 +17,15 @@
 #include "absl/strings/str_cat.h"
 #include "lib/base/errno.h"
 #include "lib/base/status_macros.h"
-#include "lib/index/atomic_file.h"
+#include "lib/fs/atomic_file.h"
 #include "lib/index/index.h"
 #include "lib/index/store.h"
+#include "lib/record/ids.h"
 
 namespace chtools::index {
+
+using ::chtools::fs::FileLock;
+using ::chtools::fs::FsyncDir;
 namespace {
 
 const char* StateName(Vm::State s) {
@@ -37,7 +41,7 @@ bool PathExists(const std::string& path) {
 std::optional<std::string> TempFileId(absl::string_view entry) {
   if (entry.size() < 1 + 16 + 8 || entry[0] != '.') return std::nullopt;
   absl::string_view id = entry.substr(1, 16);
-  if (!IsValidVmId(id) || !absl::StartsWith(entry.substr(17), ".pb.tmp-")) {
+  if (!record::IsValidId(id) || !absl::StartsWith(entry.substr(17), ".pb.tmp-")) {
     return std::nullopt;
   }
   return std::string(id);
@@ -125,7 +129,7 @@ class Checker {
         continue;
       }
       absl::string_view id = e;
-      if (!absl::ConsumeSuffix(&id, ".pb") || !IsValidVmId(id)) {
+      if (!absl::ConsumeSuffix(&id, ".pb") || !record::IsValidId(id)) {
         Add("bad-record", "", path, "not a record file name (<id>.pb)",
             repair_ && Quarantine(dir, e));
         continue;
@@ -174,7 +178,7 @@ class Checker {
       }
       std::optional<FileLock> lock;
       bool existed = false;
-      if (IsValidVmId(id)) {
+      if (record::IsValidId(id)) {
         ASSIGN_OR_RETURN(lock, TryLock(id, &existed));
         if (!lock.has_value()) continue;  // in flight
       }
@@ -187,7 +191,7 @@ class Checker {
       if (e[0] == '.') {
         Add("stale-temp", id, path, "leftover of an interrupted name move",
             repair_ && Unlink(path));
-      } else if (IsValidVmId(id) && store_.NameIsValid(e, id)) {
+      } else if (record::IsValidId(id) && store_.NameIsValid(e, id)) {
         ASSIGN_OR_RETURN(std::optional<Vm> vm, store_.ReadRecord(id));
         if (vm.has_value()) records_[id] = *vm;
         claims_[e] = id;
@@ -237,7 +241,7 @@ class Checker {
     for (const std::string& e : entries) {
       if (records_.contains(e)) continue;
       std::string path = dir + "/" + e;
-      if (!IsValidVmId(e)) {
+      if (!record::IsValidId(e)) {
         Add("orphan-lock", "", path, "not a lock file of this index",
             repair_ && Unlink(path));
         continue;
@@ -293,7 +297,9 @@ class Checker {
     for (const std::string& e : *entries) {
       std::string path = parent + "/" + e;
       if (e == "db" || records_.contains(e) || used.contains(path)) continue;
-      Add(run ? "orphan-run-dir" : "orphan-log-dir", IsValidVmId(e) ? e : "",
+      // An operation holds it (a create between its dirs and its record).
+      if (ctx_.is_busy && ctx_.is_busy(e)) continue;
+      Add(run ? "orphan-run-dir" : "orphan-log-dir", record::IsValidId(e) ? e : "",
           path, "no record refers to this directory (ch-gc removes it)",
           false);
     }

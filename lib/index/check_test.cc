@@ -8,14 +8,17 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "lib/index/atomic_file.h"
-#include "lib/index/flock.h"
+#include "lib/fs/atomic_file.h"
+#include "lib/fs/flock.h"
 #include "lib/index/index.h"
 #include "lib/index/test_vms.h"
 #include "lib/testing/status_matchers.h"
 #include "lib/testing/temp_dir.h"
 
 namespace chtools::index {
+
+using ::chtools::fs::FileLock;
+using ::chtools::fs::WriteFileAtomically;
 namespace {
 
 using ::chtools::testing::IsOkAndHolds;

@@ -17,10 +17,16 @@
 #include "absl/strings/str_join.h"
 #include "lib/base/errno.h"
 #include "lib/base/status_macros.h"
-#include "lib/index/atomic_file.h"
+#include "lib/fs/atomic_file.h"
+#include "lib/fs/files.h"
+#include "lib/fs/io.h"
 #include "lib/index/store.h"
+#include "lib/record/ids.h"
 
 namespace chtools::index {
+
+using ::chtools::fs::FileLock;
+using ::chtools::fs::ReadFileAt;
 namespace {
 
 absl::Status NotFoundVm(absl::string_view ref) {
@@ -28,12 +34,12 @@ absl::Status NotFoundVm(absl::string_view ref) {
 }
 
 absl::Status CheckIdAndName(const Vm& vm) {
-  if (!IsValidVmId(vm.id())) {
+  if (!record::IsValidId(vm.id())) {
     return absl::InvalidArgumentError(
         absl::StrCat("vm \"", vm.config().name(), "\": id \"", vm.id(),
                      "\": must be 16 lowercase hex characters"));
   }
-  if (!IsValidVmName(vm.config().name())) {
+  if (!record::IsValidName(vm.config().name())) {
     return absl::InvalidArgumentError(absl::StrCat(
         "vm ", vm.id(), ": config.name \"", vm.config().name(),
         "\": must match ^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$"));
@@ -51,16 +57,10 @@ Index::Index(std::string db) : db_(std::move(db)) {}
 
 absl::StatusOr<std::unique_ptr<Index>> Index::Open(absl::string_view root_dir) {
   std::string root(root_dir);
-  struct stat st;
-  if (::stat(root.c_str(), &st) != 0) {
-    return ErrnoError(errno, "root dir", root);
-  }
-  if (!S_ISDIR(st.st_mode)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("root dir ", root, ": Not a directory"));
-  }
+  // A fresh host has no root yet: made on first use, owner-only.
+  RETURN_IF_ERROR(fs::MakeDirs(root, 0700));
   std::string parent = root + "/cloudhypervisor";
-  if (::mkdir(parent.c_str(), 0750) != 0 && errno != EEXIST) {
+  if (::mkdir(parent.c_str(), 0700) != 0 && errno != EEXIST) {
     return ErrnoError(errno, "mkdir", parent);
   }
   std::string db = parent + "/db";
@@ -97,7 +97,7 @@ absl::Status Index::Reserve(const Vm& vm_in) {
 }
 
 absl::StatusOr<Vm> Index::Get(absl::string_view id) const {
-  if (!IsValidVmId(id)) return NotFoundVm(id);
+  if (!record::IsValidId(id)) return NotFoundVm(id);
   ASSIGN_OR_RETURN(std::optional<Vm> vm, Store(db_).ReadRecord(id));
   if (!vm.has_value()) return NotFoundVm(id);
   return *std::move(vm);
@@ -107,7 +107,7 @@ absl::StatusOr<Vm> Index::Update(absl::string_view id,
                                  absl::FunctionRef<absl::Status(Vm&)> fn) {
   Store store(db_);
   // Checked before locking so that updates of unknown ids leave no lock file.
-  if (!IsValidVmId(id) || !store.RecordExists(id)) return NotFoundVm(id);
+  if (!record::IsValidId(id) || !store.RecordExists(id)) return NotFoundVm(id);
   ASSIGN_OR_RETURN(FileLock lock, store.Lock(id));
   ASSIGN_OR_RETURN(std::optional<Vm> current, store.ReadRecord(id));
   if (!current.has_value()) {
@@ -143,7 +143,7 @@ absl::StatusOr<Vm> Index::Update(absl::string_view id,
 
 absl::Status Index::Delete(absl::string_view id) {
   Store store(db_);
-  if (!IsValidVmId(id) || !store.RecordExists(id)) return NotFoundVm(id);
+  if (!record::IsValidId(id) || !store.RecordExists(id)) return NotFoundVm(id);
   ASSIGN_OR_RETURN(FileLock lock, store.Lock(id));
   ASSIGN_OR_RETURN(std::optional<Vm> vm, store.ReadRecord(id));
   if (!vm.has_value()) {
@@ -160,10 +160,10 @@ absl::Status Index::Delete(absl::string_view id) {
 
 absl::StatusOr<std::string> Index::Resolve(absl::string_view ref) const {
   Store store(db_);
-  if (IsValidVmId(ref) && store.RecordExists(ref)) return std::string(ref);
-  if (IsValidVmName(ref)) {
+  if (record::IsValidId(ref) && store.RecordExists(ref)) return std::string(ref);
+  if (record::IsValidName(ref)) {
     ASSIGN_OR_RETURN(std::optional<std::string> id, store.ReadName(ref));
-    if (id.has_value() && IsValidVmId(*id) && store.NameIsValid(ref, *id)) {
+    if (id.has_value() && record::IsValidId(*id) && store.NameIsValid(ref, *id)) {
       return *id;
     }
   }
@@ -176,7 +176,7 @@ absl::StatusOr<std::string> Index::Resolve(absl::string_view ref) const {
     std::vector<std::string> matches;
     for (const std::string& e : entries) {
       absl::string_view id = e;
-      if (!absl::ConsumeSuffix(&id, ".pb") || !IsValidVmId(id)) continue;
+      if (!absl::ConsumeSuffix(&id, ".pb") || !record::IsValidId(id)) continue;
       if (absl::StartsWith(id, ref)) matches.emplace_back(id);
     }
     if (matches.size() == 1) return matches[0];

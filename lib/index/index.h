@@ -59,6 +59,9 @@ struct CheckContext {
   // Whether the VM's CH process is alive (pid file + cmdline check). Null:
   // recorded states are not checked against processes.
   std::function<bool(const Vm&)> is_alive;
+  // Whether an operation on VM `id` is in flight (its operation lock is
+  // held): anything such an operation holds is never a finding. Null: none.
+  std::function<bool(absl::string_view id)> is_busy;
   // A CREATING record whose updated_at is older than this (and whose lock is
   // free) is "stale-creating"; repair deletes it (record and name).
   absl::Duration stale_creating_age = absl::Hours(24);
@@ -94,9 +97,9 @@ inline constexpr absl::string_view kFindingKinds[] = {
 // another process after 1m"); readers (Get, Resolve, List) never lock.
 class Index {
  public:
-  // Opens the registry under <root_dir>/cloudhypervisor/db (created if
-  // missing, mode 0750), but root_dir itself must exist: NotFound
-  // "root dir <path>: No such file or directory".
+  // Opens the registry under <root_dir>/cloudhypervisor/db, creating what is
+  // missing (root_dir included) with owner-only modes. FailedPrecondition
+  // "<path>: not a directory" when root_dir is something else.
   static absl::StatusOr<std::unique_ptr<Index>> Open(absl::string_view root_dir);
 
   // Stores `vm` (state CREATING expected; id and config.name set) and claims

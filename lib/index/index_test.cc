@@ -12,12 +12,14 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "lib/index/flock.h"
+#include "lib/fs/flock.h"
 #include "lib/index/test_vms.h"
 #include "lib/testing/status_matchers.h"
 #include "lib/testing/temp_dir.h"
 
 namespace chtools::index {
+
+using ::chtools::fs::FileLock;
 namespace {
 
 using ::chtools::testing::IsOkAndHolds;

@@ -12,9 +12,12 @@
 #include "lib/base/status_macros.h"
 #include "lib/index/index.h"
 #include "lib/index/store.h"
+#include "lib/record/ids.h"
 #include "lib/record/validate.h"
 
 namespace chtools::index {
+
+using ::chtools::fs::FileLock;
 
 absl::Status Index::PutAll(const std::vector<Vm>& vms) {
   Store store(db_);
@@ -25,7 +28,7 @@ absl::Status Index::PutAll(const std::vector<Vm>& vms) {
   for (size_t i = 0; i < n; ++i) {
     std::string where = absl::StrCat("vm[", i, "]");
     RETURN_IF_ERROR(record::ValidateVm(vms[i], where));
-    if (!IsValidVmId(vms[i].id()) || !IsValidVmName(vms[i].config().name())) {
+    if (!record::IsValidId(vms[i].id()) || !record::IsValidName(vms[i].config().name())) {
       return absl::InvalidArgumentError(
           absl::StrCat(where, ": bad id or name"));
     }

@@ -13,19 +13,21 @@
 #include "absl/strings/str_cat.h"
 #include "lib/base/errno.h"
 #include "lib/base/status_macros.h"
-#include "lib/index/atomic_file.h"
+#include "lib/fs/atomic_file.h"
+#include "lib/fs/io.h"
+#include "lib/record/ids.h"
 #include "lib/record/timestamps.h"
 
 namespace chtools::index {
+
+using ::chtools::fs::FileLock;
+using ::chtools::fs::WriteFileAtomically;
+using ::chtools::fs::FsyncDir;
+using ::chtools::fs::ReadFileToString;
 namespace {
 
-bool IsAlnum(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-         (c >= '0' && c <= '9');
-}
-
 absl::Status MkdirIfMissing(const std::string& dir) {
-  if (::mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST) {
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return ErrnoError(errno, "mkdir", dir);
   }
   return absl::OkStatus();
@@ -37,20 +39,6 @@ struct DirCloser {
 using DirPtr = std::unique_ptr<DIR, DirCloser>;
 
 }  // namespace
-
-bool IsValidVmId(absl::string_view id) {
-  if (id.size() != 16) return false;
-  return std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-  });
-}
-
-bool IsValidVmName(absl::string_view name) {
-  if (name.empty() || name.size() > 63 || !IsAlnum(name[0])) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return IsAlnum(c) || c == '.' || c == '_' || c == '-';
-  });
-}
 
 std::string FormatRecordTime(absl::Time t) { return record::FormatTime(t); }
 
@@ -152,7 +140,7 @@ absl::Status Store::ClaimName(
     if (NameIsValid(name, *other)) return in_use();
     std::optional<FileLock> other_lock;
     if (!held.contains(*other)) {
-      if (!IsValidVmId(*other)) {
+      if (!record::IsValidId(*other)) {
         // Not a link this index made; only Check(repair) touches it.
         return in_use();
       }

@@ -13,7 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "lib/index/flock.h"
+#include "lib/fs/flock.h"
 #include "lib/record/records.pb.h"
 
 namespace chtools::index {
@@ -21,11 +21,6 @@ namespace chtools::index {
 // How long an operation waits for a VM's lock before giving up.
 inline constexpr absl::Duration kLockTimeout = absl::Seconds(60);
 
-// True if `id` is 16 lowercase hex characters (the only ids stored, which also
-// keeps every file name derived from an id safe).
-bool IsValidVmId(absl::string_view id);
-// True if `name` matches ^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$.
-bool IsValidVmName(absl::string_view name);
 // RFC 3339 UTC with nanoseconds (record::FormatTime).
 std::string FormatRecordTime(absl::Time t);
 
@@ -75,11 +70,11 @@ class Store {
   absl::Status ReleaseName(absl::string_view name, absl::string_view id) const;
 
   // id's lock, waiting at most kLockTimeout.
-  absl::StatusOr<FileLock> Lock(absl::string_view id) const;
+  absl::StatusOr<fs::FileLock> Lock(absl::string_view id) const;
   // id's lock if free now, else nullopt.
-  absl::StatusOr<std::optional<FileLock>> TryLock(absl::string_view id) const;
+  absl::StatusOr<std::optional<fs::FileLock>> TryLock(absl::string_view id) const;
   // Removes the lock file of a VM that has no record (caller holds it).
-  absl::Status DropLockIfNoRecord(FileLock& lock, absl::string_view id) const;
+  absl::Status DropLockIfNoRecord(fs::FileLock& lock, absl::string_view id) const;
 
   // Sorted entry names of a directory (without "." and "..").
   absl::StatusOr<std::vector<std::string>> ListDir(

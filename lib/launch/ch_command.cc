@@ -8,18 +8,6 @@ namespace chtools::launch {
 
 bool IsDirectBoot(const Vm& vm) { return !vm.boot().kernel_path().empty(); }
 
-std::string ApiSocketPath(const Vm& vm) {
-  return absl::StrCat(vm.run_dir(), "/api.sock");
-}
-std::string ConsoleSocketPath(const Vm& vm) {
-  return absl::StrCat(vm.run_dir(), "/console.sock");
-}
-std::string PidFilePath(const Vm& vm) {
-  return absl::StrCat(vm.run_dir(), "/ch.pid");
-}
-std::string CmdlineFilePath(const Vm& vm) {
-  return absl::StrCat(vm.run_dir(), "/cmdline");
-}
 
 bool IsCidataDisk(const StorageConfig& disk) {
   absl::string_view p = disk.path();
@@ -80,11 +68,9 @@ std::string NetArg(const NetworkConfig& nic, int vcpus) {
 }
 
 absl::StatusOr<std::vector<std::string>> BuildChArgs(const Vm& vm,
+                                                     const vm::VmPaths& paths,
                                                      const HostFacts& host) {
   const VmConfig& c = vm.config();
-  if (vm.run_dir().empty()) {
-    return absl::InvalidArgumentError("run_dir: empty");
-  }
   if (c.cpu() < 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("config.cpu: must be at least 1, got ", c.cpu()));
@@ -109,7 +95,7 @@ absl::StatusOr<std::vector<std::string>> BuildChArgs(const Vm& vm,
     }
   }
   const int vcpus = c.cpu();
-  std::vector<std::string> args = {"--api-socket", ApiSocketPath(vm)};
+  std::vector<std::string> args = {"--api-socket", paths.api_socket};
   std::string cpus = absl::StrCat("boot=", vcpus, ",max=", host.cpus);
   if (c.windows()) cpus += ",kvm_hyperv=on";
   args.insert(args.end(), {"--cpus", cpus});
@@ -146,7 +132,7 @@ absl::StatusOr<std::vector<std::string>> BuildChArgs(const Vm& vm,
   if (direct) {
     args.insert(args.end(), {"--serial", "off", "--console", "pty"});
   } else {
-    args.insert(args.end(), {"--serial", absl::StrCat("socket=", ConsoleSocketPath(vm)),
+    args.insert(args.end(), {"--serial", absl::StrCat("socket=", paths.console_socket),
                              "--console", "off"});
   }
   return args;

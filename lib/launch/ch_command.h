@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "lib/record/records.pb.h"
+#include "lib/vm/paths.h"
 
 namespace chtools::launch {
 
@@ -27,12 +28,6 @@ inline constexpr int kDefaultNetQueueSize = 256;
 
 // True iff the VM boots a kernel directly (OCI images); else UEFI firmware.
 bool IsDirectBoot(const Vm& vm);
-
-// Files in the run dir.
-std::string ApiSocketPath(const Vm& vm);      // <run_dir>/api.sock
-std::string ConsoleSocketPath(const Vm& vm);  // <run_dir>/console.sock
-std::string PidFilePath(const Vm& vm);        // <run_dir>/ch.pid
-std::string CmdlineFilePath(const Vm& vm);    // <run_dir>/cmdline
 
 // True for the NoCloud seed disk (basename cidata.img).
 bool IsCidataDisk(const StorageConfig& disk);
@@ -52,10 +47,12 @@ std::string DiskArg(const StorageConfig& disk, int vcpus);
 // offloads.
 std::string NetArg(const NetworkConfig& nic, int vcpus);
 
-// argv without the binary, in CH's documented order. InvalidArgument for a
-// record that cannot boot (no run dir, cpu < 1, no kernel and no firmware),
+// argv without the binary, in CH's documented order; the API and serial
+// sockets are those of `paths` (never the record's). InvalidArgument for a
+// record that cannot boot (cpu < 1, no kernel and no firmware),
 // FailedPrecondition when the VM wants more vCPUs than the host has.
 absl::StatusOr<std::vector<std::string>> BuildChArgs(const Vm& vm,
+                                                     const vm::VmPaths& paths,
                                                      const HostFacts& host);
 
 }  // namespace chtools::launch

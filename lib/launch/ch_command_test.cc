@@ -18,6 +18,9 @@ using ::testing::Not;
 constexpr char kRoot[] = "/var/lib/cocoon";
 constexpr char kRun[] = "/var/lib/cocoon/run/cloudhypervisor/3f9c0a1b2c3d4e5f";
 
+// The run dir of the record stands in for the one the settings derive.
+chtools::vm::VmPaths PathsOf(const Vm& v) { return chtools::vm::PathsIn(v.run_dir(), "/log"); }
+
 std::string Lines(const std::vector<std::string>& args) {
   return absl::StrJoin(args, "\n") + "\n";
 }
@@ -69,31 +72,31 @@ Vm CloudVm() {
 }
 
 TEST(ChCommandTest, OciExampleOfTheReference) {
-  ASSERT_OK_AND_ASSIGN(auto args, BuildChArgs(OciVm(), {.cpus = 16}));
+  ASSERT_OK_AND_ASSIGN(auto args, BuildChArgs(OciVm(), PathsOf(OciVm()), {.cpus = 16}));
   ExpectGolden("oci_2cpu_static.args.golden", Lines(args));
 }
 
 TEST(ChCommandTest, CloudImageFirstBoot) {
-  ASSERT_OK_AND_ASSIGN(auto args, BuildChArgs(CloudVm(), {.cpus = 16}));
+  ASSERT_OK_AND_ASSIGN(auto args, BuildChArgs(CloudVm(), PathsOf(CloudVm()), {.cpus = 16}));
   ExpectGolden("cloudimg_first_boot.args.golden", Lines(args));
 }
 
 TEST(ChCommandTest, CidataLeftOutAfterFirstBoot) {
   Vm vm = CloudVm();
   vm.set_first_booted(true);
-  ASSERT_OK_AND_ASSIGN(auto args, BuildChArgs(vm, {.cpus = 16}));
+  ASSERT_OK_AND_ASSIGN(auto args, BuildChArgs(vm, PathsOf(vm), {.cpus = 16}));
   EXPECT_THAT(Lines(args), Not(HasSubstr("cidata.img")));
   EXPECT_THAT(Lines(args), HasSubstr("overlay.qcow2"));
   // A direct-boot VM keeps every disk after its first boot.
   Vm oci = OciVm();
   oci.set_first_booted(true);
-  EXPECT_EQ(*BuildChArgs(oci, {.cpus = 16}), *BuildChArgs(OciVm(), {.cpus = 16}));
+  EXPECT_EQ(*BuildChArgs(oci, PathsOf(oci), {.cpus = 16}), *BuildChArgs(OciVm(), PathsOf(OciVm()), {.cpus = 16}));
 }
 
 TEST(ChCommandTest, OneCpuHasNoQueueAffinity) {
   Vm vm = OciVm();
   vm.mutable_config()->set_cpu(1);
-  ASSERT_OK_AND_ASSIGN(auto args, BuildChArgs(vm, {.cpus = 16}));
+  ASSERT_OK_AND_ASSIGN(auto args, BuildChArgs(vm, PathsOf(vm), {.cpus = 16}));
   EXPECT_THAT(args, Contains(std::string("path=") + kRun +
                              "/cow.raw,direct=on,sparse=on,image_type=raw,"
                              "num_queues=1,queue_size=512,serial=cocoon-cow"));
@@ -106,7 +109,7 @@ TEST(ChCommandTest, NicQueuesFollowTheVcpusChGets) {
   Vm vm = OciVm();
   vm.mutable_config()->set_cpu(3);
   vm.mutable_network(0)->set_num_queues(2);
-  ASSERT_OK_AND_ASSIGN(auto args, BuildChArgs(vm, {.cpus = 4}));
+  ASSERT_OK_AND_ASSIGN(auto args, BuildChArgs(vm, PathsOf(vm), {.cpus = 4}));
   EXPECT_THAT(args, Contains(HasSubstr("num_queues=6,queue_size=256")));
   EXPECT_THAT(args, Contains(HasSubstr("queue_affinity=[0@[0],1@[1],2@[2]]")));
 }
@@ -114,22 +117,22 @@ TEST(ChCommandTest, NicQueuesFollowTheVcpusChGets) {
 TEST(ChCommandTest, MoreVcpusThanTheHostIsRefused) {
   Vm vm = OciVm();
   vm.mutable_config()->set_cpu(4);
-  EXPECT_THAT(BuildChArgs(vm, {.cpus = 2}),
+  EXPECT_THAT(BuildChArgs(vm, PathsOf(vm), {.cpus = 2}),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("4 vCPUs requested but the host has 2 CPUs")));
 }
 
 TEST(ChCommandTest, HugepagesWhenTheHostHasThem) {
-  ASSERT_OK_AND_ASSIGN(auto args, BuildChArgs(OciVm(), {.cpus = 16, .hugepages = true}));
+  ASSERT_OK_AND_ASSIGN(auto args, BuildChArgs(OciVm(), PathsOf(OciVm()), {.cpus = 16, .hugepages = true}));
   EXPECT_THAT(args, Contains("size=1073741824,hugepages=on"));
 }
 
 TEST(ChCommandTest, BalloonOnlyFrom256MiB) {
   Vm vm = OciVm();
   vm.mutable_config()->set_memory_bytes((int64_t{256} << 20) - 1);
-  EXPECT_THAT(*BuildChArgs(vm, {.cpus = 16}), Not(Contains("--balloon")));
+  EXPECT_THAT(*BuildChArgs(vm, PathsOf(vm), {.cpus = 16}), Not(Contains("--balloon")));
   vm.mutable_config()->set_memory_bytes(int64_t{256} << 20);
-  EXPECT_THAT(*BuildChArgs(vm, {.cpus = 16}),
+  EXPECT_THAT(*BuildChArgs(vm, PathsOf(vm), {.cpus = 16}),
               Contains("size=67108864,deflate_on_oom=on,free_page_reporting=on"));
 }
 
@@ -137,7 +140,7 @@ TEST(ChCommandTest, WindowsGetsHypervAndNoBalloonAndNoCidata) {
   Vm vm = CloudVm();
   vm.mutable_config()->set_windows(true);
   vm.mutable_storage()->RemoveLast();
-  ASSERT_OK_AND_ASSIGN(auto args, BuildChArgs(vm, {.cpus = 16}));
+  ASSERT_OK_AND_ASSIGN(auto args, BuildChArgs(vm, PathsOf(vm), {.cpus = 16}));
   EXPECT_THAT(args, Contains("boot=2,max=16,kvm_hyperv=on"));
   EXPECT_THAT(args, Not(Contains("--balloon")));
 }
@@ -145,7 +148,7 @@ TEST(ChCommandTest, WindowsGetsHypervAndNoBalloonAndNoCidata) {
 TEST(ChCommandTest, NoDisksNoNicsOmitsTheFlags) {
   Vm vm = CloudVm();
   vm.clear_storage();
-  ASSERT_OK_AND_ASSIGN(auto args, BuildChArgs(vm, {.cpus = 16}));
+  ASSERT_OK_AND_ASSIGN(auto args, BuildChArgs(vm, PathsOf(vm), {.cpus = 16}));
   EXPECT_THAT(args, Not(Contains("--disk")));
   EXPECT_THAT(args, Not(Contains("--net")));
 }
@@ -153,13 +156,10 @@ TEST(ChCommandTest, NoDisksNoNicsOmitsTheFlags) {
 TEST(ChCommandTest, RejectsUnbootableRecords) {
   Vm vm = CloudVm();
   vm.mutable_boot()->clear_firmware_path();
-  EXPECT_THAT(BuildChArgs(vm, {.cpus = 16}), StatusIs(absl::StatusCode::kInvalidArgument));
-  vm = CloudVm();
-  vm.clear_run_dir();
-  EXPECT_THAT(BuildChArgs(vm, {.cpus = 16}), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(BuildChArgs(vm, PathsOf(vm), {.cpus = 16}), StatusIs(absl::StatusCode::kInvalidArgument));
   vm = CloudVm();
   vm.mutable_config()->set_cpu(0);
-  EXPECT_THAT(BuildChArgs(vm, {.cpus = 16}), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(BuildChArgs(vm, PathsOf(vm), {.cpus = 16}), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(ChCommandTest, DiskArgMapping) {

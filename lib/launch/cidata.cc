@@ -3,16 +3,14 @@
 #include <arpa/inet.h>
 
 #include "absl/status/status.h"
+#include "lib/record/ids.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 
 namespace chtools::launch {
-namespace {
 
-bool IsIpv4(const std::string& s) {
-  in_addr a;
-  return inet_pton(AF_INET, s.c_str(), &a) == 1;
-}
+using ::chtools::record::IsIpv4;
+namespace {
 
 absl::Status CheckNic(const NetworkConfig& nic, int i) {
   if (!nic.has_ipv4()) return absl::OkStatus();

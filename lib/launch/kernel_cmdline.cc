@@ -6,24 +6,15 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
+#include "lib/record/ids.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "lib/base/status_macros.h"
 
 namespace chtools::launch {
-namespace {
 
-bool IsIpv4(const std::string& s) {
-  in_addr a;
-  return inet_pton(AF_INET, s.c_str(), &a) == 1;
-}
-
-bool IsIpv6(const std::string& s) {
-  in6_addr a;
-  return inet_pton(AF_INET6, s.c_str(), &a) == 1;
-}
-
-}  // namespace
+using ::chtools::record::IsIpv4;
+using ::chtools::record::IsIpv6;
 
 absl::StatusOr<std::vector<std::string>> ReverseLayerSerials(
     const google::protobuf::RepeatedPtrField<StorageConfig>& storage) {

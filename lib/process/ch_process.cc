@@ -14,29 +14,11 @@
 #include "absl/strings/str_split.h"
 #include "lib/base/errno.h"
 #include "lib/base/status_macros.h"
+#include "lib/fs/io.h"
+#include "lib/fs/unix_socket.h"
 
 namespace chtools::process {
 namespace {
-
-absl::string_view Basename(absl::string_view path) {
-  size_t slash = path.rfind('/');
-  return slash == absl::string_view::npos ? path : path.substr(slash + 1);
-}
-
-// Reads a whole (small) file; the errno status names the path.
-absl::StatusOr<std::string> ReadSmallFile(const std::string& path) {
-  UniqueFd fd(RetryEintr([&] { return ::open(path.c_str(), O_RDONLY | O_CLOEXEC); }));
-  if (!fd.valid()) return ErrnoError(errno, "open", path);
-  std::string out;
-  char buf[4096];
-  while (out.size() < (1 << 20)) {
-    ssize_t n = RetryEintr([&] { return ::read(fd.get(), buf, sizeof(buf)); });
-    if (n < 0) return ErrnoError(errno, "read", path);
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  return out;
-}
 
 bool PidfdExited(int pidfd) {
   struct pollfd p = {pidfd, POLLIN, 0};
@@ -75,63 +57,89 @@ absl::StatusOr<bool> ChProcess::WaitExit(absl::Duration timeout) {
   }
 }
 
-bool IsChCmdline(absl::string_view cmdline, absl::string_view ch_binary,
-                 absl::string_view api_socket) {
+bool CmdlineNamesSocket(absl::string_view cmdline, absl::string_view api_socket) {
   if (!cmdline.empty() && cmdline.back() == '\0') cmdline.remove_suffix(1);
-  if (cmdline.empty()) return false;
+  if (cmdline.empty() || api_socket.empty()) return false;
   std::vector<absl::string_view> args = absl::StrSplit(cmdline, '\0');
-  if (Basename(args[0]) != Basename(ch_binary) || Basename(ch_binary).empty()) {
-    return false;
-  }
-  std::string path_form = absl::StrCat("path=", api_socket);
+  const std::string path_form = absl::StrCat("path=", api_socket);
+  const std::string flag_form = absl::StrCat("--api-socket=", api_socket);
   for (size_t i = 1; i < args.size(); ++i) {
-    if (args[i] == api_socket || args[i] == path_form) return true;
+    if (args[i] == api_socket || args[i] == path_form || args[i] == flag_form) {
+      return true;
+    }
   }
   return false;
 }
 
-absl::StatusOr<ChProcess> FindChProcess(absl::string_view run_dir,
-                                        absl::string_view ch_binary) {
-  while (run_dir.size() > 1 && run_dir.back() == '/') run_dir.remove_suffix(1);
-  std::string pid_path = absl::StrCat(run_dir, "/ch.pid");
-  std::string api_socket = absl::StrCat(run_dir, "/api.sock");
+namespace {
+
+// The live process `pid` if its argv names `api_socket`. NotFound when it is
+// gone; `*unproven` is set when it lives but does not name the socket.
+absl::StatusOr<ChProcess> Claim(pid_t pid, absl::string_view api_socket,
+                                bool* unproven, std::string* argv0) {
+  UniqueFd pidfd(PidfdOpen(pid));
+  if (!pidfd.valid()) {
+    if (errno == ESRCH) return absl::NotFoundError(absl::StrCat("pid ", pid, " is not running"));
+    return ErrnoError(errno, "pidfd_open", absl::StrCat("pid ", pid));
+  }
+  // Read the cmdline only now: if the pidfd's process is still alive after
+  // the read, the pid was never free in between, so the cmdline was its own.
+  absl::StatusOr<std::string> cmdline =
+      fs::ReadFileToString(absl::StrCat("/proc/", pid, "/cmdline"), 1 << 20);
+  if (PidfdExited(pidfd.get()) || (!cmdline.ok() && absl::IsNotFound(cmdline.status()))) {
+    return absl::NotFoundError(absl::StrCat("pid ", pid, " is not running"));
+  }
+  if (!cmdline.ok()) return cmdline.status();
+  if (!CmdlineNamesSocket(*cmdline, api_socket)) {
+    *unproven = true;
+    *argv0 = cmdline->substr(0, cmdline->find('\0'));
+    return absl::NotFoundError(
+        absl::StrCat("pid ", pid, " (", *argv0, ") does not name ", api_socket));
+  }
+  return ChProcess(pid, std::move(pidfd));
+}
+
+}  // namespace
+
+absl::StatusOr<ChProcess> FindChProcess(absl::string_view api_socket,
+                                        absl::string_view pid_file) {
   auto not_found = [&](absl::string_view why) {
     return absl::NotFoundError(
-        absl::StrCat("no cloud-hypervisor process for ", run_dir, ": ", why));
+        absl::StrCat("no cloud-hypervisor process serves ", api_socket, ": ", why));
   };
+  absl::StatusOr<UniqueFd> conn = fs::ConnectUnix(api_socket);
+  if (conn.ok()) {
+    ASSIGN_OR_RETURN(pid_t pid, fs::PeerPid(conn->get()));
+    bool unproven = false;
+    std::string argv0;
+    absl::StatusOr<ChProcess> p = Claim(pid, api_socket, &unproven, &argv0);
+    if (p.ok() || !absl::IsNotFound(p.status())) return p;
+    if (unproven) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "pid ", pid, " (", argv0, ") serves ", api_socket,
+          " but its command line does not name that socket: cannot prove it is this "
+          "VM's cloud-hypervisor; refusing to act (stop it by hand)"));
+    }
+    // The listener exited just now: fall through to the pid file.
+  } else if (!absl::IsNotFound(conn.status()) && !absl::IsUnavailable(conn.status())) {
+    return conn.status();
+  }
 
-  absl::StatusOr<std::string> text = ReadSmallFile(pid_path);
+  std::string pid_path(pid_file);
+  absl::StatusOr<std::string> text = fs::ReadFileToString(pid_path, 4096);
   if (!text.ok()) {
-    if (absl::IsNotFound(text.status())) return not_found("no pid file");
+    if (absl::IsNotFound(text.status())) return not_found("nothing listens, no pid file");
     return text.status();
   }
   int pid = 0;
   if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(*text), &pid) || pid <= 0) {
     return not_found(absl::StrCat("pid file ", pid_path, " holds no pid"));
   }
-  UniqueFd pidfd(PidfdOpen(pid));
-  if (!pidfd.valid()) {
-    if (errno == ESRCH) return not_found(absl::StrCat("pid ", pid, " is not running"));
-    return ErrnoError(errno, "pidfd_open", absl::StrCat("pid ", pid));
-  }
-  // Read the cmdline only now: if the pidfd's process is still alive after
-  // the read, the pid was never free in between, so the cmdline was its own.
-  absl::StatusOr<std::string> cmdline =
-      ReadSmallFile(absl::StrCat("/proc/", pid, "/cmdline"));
-  if (PidfdExited(pidfd.get())) {
-    return not_found(absl::StrCat("pid ", pid, " is not running"));
-  }
-  if (!cmdline.ok()) {
-    if (absl::IsNotFound(cmdline.status())) {
-      return not_found(absl::StrCat("pid ", pid, " is not running"));
-    }
-    return cmdline.status();
-  }
-  if (!IsChCmdline(*cmdline, ch_binary, api_socket)) {
-    return not_found(absl::StrCat("pid ", pid, " is not ", Basename(ch_binary),
-                                  " serving ", api_socket));
-  }
-  return ChProcess(pid, std::move(pidfd));
+  bool unproven = false;
+  std::string argv0;
+  absl::StatusOr<ChProcess> p = Claim(pid, api_socket, &unproven, &argv0);
+  if (p.ok() || !absl::IsNotFound(p.status())) return p;
+  return not_found(p.status().message());
 }
 
 }  // namespace chtools::process

@@ -38,21 +38,25 @@ class ChProcess {
   UniqueFd pidfd_;
 };
 
-// True if `cmdline` (the NUL-separated argv of /proc/<pid>/cmdline) belongs to
-// a CH process serving `api_socket`: argv[0]'s basename equals basename of
-// `ch_binary`, and some argument equals `api_socket` (or is the --api-socket
-// value "path=<api_socket>"). Pure.
-bool IsChCmdline(absl::string_view cmdline, absl::string_view ch_binary,
-                 absl::string_view api_socket);
+// True if `cmdline` (the NUL-separated argv of /proc/<pid>/cmdline) names
+// `api_socket` as an argument (argv[1..]: the path itself, "path=<path>" or
+// "--api-socket=<path>"). argv[0] does not count: a wrapper script, a
+// renamed or NixOS-wrapped binary all run CH under another name. Pure.
+bool CmdlineNamesSocket(absl::string_view cmdline, absl::string_view api_socket);
 
-// Reads <run_dir>/ch.pid; the process counts only if /proc/<pid>/cmdline
-// passes IsChCmdline for <run_dir>/api.sock, checked AFTER opening the pidfd
-// (and confirmed alive afterwards, so the answer refers to the pidfd's
-// process). NotFound if there is no such live process (missing or garbage pid
-// file, dead pid, other program); other errors (e.g. EACCES on the pid file)
-// keep their errno code.
-absl::StatusOr<ChProcess> FindChProcess(absl::string_view run_dir,
-                                        absl::string_view ch_binary);
+// The live CH serving one VM, identified by what cannot be faked by
+// accident: the process that listens on `api_socket` (SO_PEERCRED of a
+// connection) and names it in its argv. When nothing listens (CH starting,
+// or its socket removed), the pid in `pid_file` counts if its argv names
+// `api_socket`. Each check is made after opening the pidfd and confirmed
+// alive afterwards, so the answer refers to the pidfd's process.
+// NotFound: no such live process (nothing listens, pid file missing, stale
+// or naming another program). FailedPrecondition: a live process serves
+// `api_socket` but its argv does not name it, so it cannot be proven to be
+// this VM's CH: callers must refuse to act (never count it as stopped).
+// Other errors (EACCES...) keep their errno code.
+absl::StatusOr<ChProcess> FindChProcess(absl::string_view api_socket,
+                                        absl::string_view pid_file);
 
 }  // namespace chtools::process
 

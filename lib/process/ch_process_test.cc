@@ -9,6 +9,8 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "absl/time/clock.h"
+#include "lib/fs/unix_socket.h"
 #include "lib/process/spawn.h"
 #include "lib/testing/status_matchers.h"
 #include "lib/testing/temp_dir.h"
@@ -48,33 +50,34 @@ class ChProcessTest : public ::testing::Test {
     return r.ok() && !r->has_value();
   }
 
+  std::string Sock() const { return run_dir_ + "/api.sock"; }
+  std::string Pid() const { return run_dir_ + "/ch.pid"; }
+
   testing::TempDir dir_;
   std::string bin_;
   std::string run_dir_;
 };
 
-TEST(IsChCmdlineTest, Matches) {
-  std::string cl("/usr/bin/cloud-hypervisor\0--api-socket\0/r/api.sock\0", 52);
-  EXPECT_TRUE(IsChCmdline(cl, "cloud-hypervisor", "/r/api.sock"));
-  EXPECT_TRUE(IsChCmdline(cl, "/opt/ch/cloud-hypervisor", "/r/api.sock"));
-  EXPECT_FALSE(IsChCmdline(cl, "cloud-hypervisor", "/other/api.sock"));
-  EXPECT_FALSE(IsChCmdline(cl, "qemu", "/r/api.sock"));
+TEST(CmdlineNamesSocketTest, Matches) {
+  std::string cl("cloud-hypervisor\0--api-socket\0/r/api.sock\0--cpus\0boot=2\0", 52);
+  EXPECT_TRUE(CmdlineNamesSocket(cl, "/r/api.sock"));
+  EXPECT_FALSE(CmdlineNamesSocket(cl, "/other/api.sock"));
   // Substrings do not count (cocoon's check was a substring search).
-  EXPECT_FALSE(IsChCmdline(cl, "cloud-hyper", "/r/api.sock"));
-  EXPECT_FALSE(IsChCmdline(cl, "cloud-hypervisor", "/r/api.soc"));
-  std::string path_form("cloud-hypervisor\0--api-socket\0path=/r/api.sock", 46);
-  EXPECT_TRUE(IsChCmdline(path_form, "cloud-hypervisor", "/r/api.sock"));
+  EXPECT_FALSE(CmdlineNamesSocket(cl, "/r/api.soc"));
+  std::string path_form("x\0--api-socket\0path=/r/api.sock", 31);
+  EXPECT_TRUE(CmdlineNamesSocket(path_form, "/r/api.sock"));
+  std::string flag_form("x\0--api-socket=/r/api.sock", 26);
+  EXPECT_TRUE(CmdlineNamesSocket(flag_form, "/r/api.sock"));
   // argv[0] itself is not an argument that names the socket.
   std::string only0("/r/api.sock\0", 12);
-  EXPECT_FALSE(IsChCmdline(only0, "api.sock", "/r/api.sock"));
-  EXPECT_FALSE(IsChCmdline("", "cloud-hypervisor", "/r/api.sock"));
+  EXPECT_FALSE(CmdlineNamesSocket(only0, "/r/api.sock"));
+  EXPECT_FALSE(CmdlineNamesSocket("", "/r/api.sock"));
 }
 
 TEST_F(ChProcessTest, FindsTheLiveProcessAndSignalsIt) {
-  std::string sock = run_dir_ + "/api.sock";
-  Child child = StartFake({"--api-socket", sock});
-  WriteFile(run_dir_ + "/ch.pid", absl::StrCat(child.pid(), "\n"));
-  ASSERT_OK_AND_ASSIGN(ChProcess ch, FindChProcess(run_dir_, "cloud-hypervisor"));
+  Child child = StartFake({"--api-socket", Sock()});
+  WriteFile(Pid(), absl::StrCat(child.pid(), "\n"));
+  ASSERT_OK_AND_ASSIGN(ChProcess ch, FindChProcess(Sock(), Pid()));
   EXPECT_EQ(ch.pid(), child.pid());
   EXPECT_GE(ch.pidfd(), 0);
   EXPECT_TRUE(ch.Alive());
@@ -87,54 +90,85 @@ TEST_F(ChProcessTest, FindsTheLiveProcessAndSignalsIt) {
   ASSERT_OK_AND_ASSIGN(ExitInfo e, child.Wait());
   EXPECT_EQ(e, ExitInfo::Signaled(SIGTERM));
   // Dead now (reaped): the same pid file finds nothing.
-  EXPECT_THAT(FindChProcess(run_dir_, "cloud-hypervisor").status(),
-              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(FindChProcess(Sock(), Pid()).status(), StatusIs(absl::StatusCode::kNotFound));
 }
 
-TEST_F(ChProcessTest, TrailingSlashAndPathForm) {
-  Child child = StartFake({"--api-socket", "path=" + run_dir_ + "/api.sock"});
-  WriteFile(run_dir_ + "/ch.pid", absl::StrCat(child.pid()));
-  ASSERT_OK_AND_ASSIGN(ChProcess ch,
-                       FindChProcess(run_dir_ + "/", "/usr/bin/cloud-hypervisor"));
+TEST_F(ChProcessTest, PathFormAndAnyBinaryName) {
+  // A wrapper or renamed binary: argv[0] is not "cloud-hypervisor".
+  SpawnOptions o;
+  o.argv = {"sh", "-c", "sleep 100; :", "x", "--api-socket", "path=" + Sock()};
+  ASSERT_OK_AND_ASSIGN(Child child, Spawn(o));
+  WriteFile(Pid(), absl::StrCat(child.pid()));
+  ASSERT_OK_AND_ASSIGN(ChProcess ch, FindChProcess(Sock(), Pid()));
   EXPECT_EQ(ch.pid(), child.pid());
+}
+
+// A process that listens on `sock` with `argv_sock` in its argv; waits until
+// it accepts.
+Child StartListener(const std::string& sock, const std::string& argv_sock) {
+  SpawnOptions o;
+  o.argv = {"python3", "-c",
+            "import socket,sys,time\n"
+            "s=socket.socket(socket.AF_UNIX)\ns.bind(sys.argv[1])\ns.listen(8)\n"
+            "time.sleep(100)\n",
+            sock, "--api-socket", argv_sock};
+  absl::StatusOr<Child> child = Spawn(o);
+  EXPECT_OK(child.status());
+  for (int i = 0; i < 500; ++i) {
+    if (fs::ConnectUnix(sock).ok()) break;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return *std::move(child);
+}
+
+TEST_F(ChProcessTest, TheListenerIsFoundWithoutAPidFile) {
+  Child ch = StartListener(Sock(), Sock());
+  ASSERT_OK_AND_ASSIGN(ChProcess p, FindChProcess(Sock(), Pid()));
+  EXPECT_EQ(p.pid(), ch.pid());
+  // A decoy pid file does not change who serves the socket.
+  SpawnOptions o;
+  o.argv = {"sleep", "100"};
+  ASSERT_OK_AND_ASSIGN(Child sleeper, Spawn(o));
+  WriteFile(Pid(), absl::StrCat(sleeper.pid()));
+  ASSERT_OK_AND_ASSIGN(p, FindChProcess(Sock(), Pid()));
+  EXPECT_EQ(p.pid(), ch.pid());
+}
+
+TEST_F(ChProcessTest, AListenerThatCannotBeProvenOursBlocks) {
+  Child other = StartListener(Sock(), dir_.Join("elsewhere.sock"));
+  EXPECT_THAT(FindChProcess(Sock(), Pid()).status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr(absl::StrCat("pid ", other.pid()))));
+  EXPECT_TRUE(StillRunning(other));
 }
 
 TEST_F(ChProcessTest, UnrelatedLiveProcessIsNotFoundAndNeverSignalled) {
   SpawnOptions o;
   o.argv = {"sleep", "100"};
   ASSERT_OK_AND_ASSIGN(Child sleeper, Spawn(o));
-  WriteFile(run_dir_ + "/ch.pid", absl::StrCat(sleeper.pid()));
-  EXPECT_THAT(FindChProcess(run_dir_, "cloud-hypervisor").status(),
+  WriteFile(Pid(), absl::StrCat(sleeper.pid()));
+  EXPECT_THAT(FindChProcess(Sock(), Pid()).status(),
               StatusIs(absl::StatusCode::kNotFound,
-                       HasSubstr(absl::StrCat("pid ", sleeper.pid(), " is not "
-                                              "cloud-hypervisor"))));
+                       HasSubstr(absl::StrCat("pid ", sleeper.pid(), " (sleep) does not name"))));
   EXPECT_TRUE(StillRunning(sleeper));
 }
 
 TEST_F(ChProcessTest, ChServingAnotherVmIsNotFound) {
   Child other = StartFake({"--api-socket", dir_.Join("other/api.sock")});
-  WriteFile(run_dir_ + "/ch.pid", absl::StrCat(other.pid()));
-  EXPECT_THAT(FindChProcess(run_dir_, "cloud-hypervisor").status(),
-              StatusIs(absl::StatusCode::kNotFound));
-  // Right socket but another binary name.
-  Child mine = StartFake({"--api-socket", run_dir_ + "/api.sock"});
-  WriteFile(run_dir_ + "/ch.pid", absl::StrCat(mine.pid()));
-  EXPECT_THAT(FindChProcess(run_dir_, "firecracker").status(),
-              StatusIs(absl::StatusCode::kNotFound));
+  WriteFile(Pid(), absl::StrCat(other.pid()));
+  EXPECT_THAT(FindChProcess(Sock(), Pid()).status(), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_TRUE(StillRunning(other));
-  EXPECT_TRUE(StillRunning(mine));
 }
 
 TEST_F(ChProcessTest, MissingPidFile) {
-  EXPECT_THAT(FindChProcess(run_dir_, "cloud-hypervisor").status(),
+  EXPECT_THAT(FindChProcess(Sock(), Pid()).status(),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("no pid file")));
 }
 
 TEST_F(ChProcessTest, GarbagePidFile) {
-  for (const char* text : {"", "abc", "12abc", "-5", "0", "99999999999999",
-                           "1 2"}) {
-    WriteFile(run_dir_ + "/ch.pid", text);
-    EXPECT_THAT(FindChProcess(run_dir_, "cloud-hypervisor").status(),
+  for (const char* text : {"", "abc", "12abc", "-5", "0", "99999999999999", "1 2"}) {
+    WriteFile(Pid(), text);
+    EXPECT_THAT(FindChProcess(Sock(), Pid()).status(),
                 StatusIs(absl::StatusCode::kNotFound, HasSubstr("holds no pid")))
         << "pid file: '" << text << "'";
   }
@@ -146,21 +180,20 @@ TEST_F(ChProcessTest, DeadPid) {
   ASSERT_OK_AND_ASSIGN(Child c, Spawn(o));
   pid_t pid = c.pid();
   ASSERT_OK(c.Wait().status());
-  WriteFile(run_dir_ + "/ch.pid", absl::StrCat(pid));
-  EXPECT_THAT(FindChProcess(run_dir_, "cloud-hypervisor").status(),
+  WriteFile(Pid(), absl::StrCat(pid));
+  EXPECT_THAT(FindChProcess(Sock(), Pid()).status(),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("not running")));
 }
 
 TEST_F(ChProcessTest, ZombieIsNotAlive) {
-  Child child = StartFake({"--api-socket", run_dir_ + "/api.sock"});
-  WriteFile(run_dir_ + "/ch.pid", absl::StrCat(child.pid()));
-  ASSERT_OK_AND_ASSIGN(ChProcess ch, FindChProcess(run_dir_, "cloud-hypervisor"));
+  Child child = StartFake({"--api-socket", Sock()});
+  WriteFile(Pid(), absl::StrCat(child.pid()));
+  ASSERT_OK_AND_ASSIGN(ChProcess ch, FindChProcess(Sock(), Pid()));
   ASSERT_OK(ch.Signal(SIGKILL));
   // Not reaped yet: a zombie. The pidfd already reports the exit.
   ASSERT_OK_AND_ASSIGN(bool exited, ch.WaitExit(absl::Seconds(10)));
   EXPECT_TRUE(exited);
-  EXPECT_THAT(FindChProcess(run_dir_, "cloud-hypervisor").status(),
-              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(FindChProcess(Sock(), Pid()).status(), StatusIs(absl::StatusCode::kNotFound));
 }
 
 }  // namespace

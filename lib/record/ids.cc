@@ -1,5 +1,7 @@
 #include "lib/record/ids.h"
 
+#include <arpa/inet.h>
+
 #include <sys/random.h>
 
 #include <cerrno>
@@ -28,6 +30,27 @@ void RandomBytes(uint8_t* bytes, size_t size) {
 }
 
 }  // namespace
+
+bool IsValidName(absl::string_view name) {
+  auto alnum = [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+  };
+  if (name.empty() || name.size() > 63 || !alnum(name[0])) return false;
+  for (char c : name) {
+    if (!alnum(c) && c != '.' && c != '_' && c != '-') return false;
+  }
+  return !IsValidId(name);
+}
+
+bool IsIpv4(absl::string_view s) {
+  in_addr a;
+  return ::inet_pton(AF_INET, std::string(s).c_str(), &a) == 1;
+}
+
+bool IsIpv6(absl::string_view s) {
+  in6_addr a;
+  return ::inet_pton(AF_INET6, std::string(s).c_str(), &a) == 1;
+}
 
 std::string NewMac() {
   uint8_t b[6];

@@ -15,6 +15,7 @@
 #include "google/protobuf/text_format.h"
 #include "lib/base/errno.h"
 #include "lib/base/status_macros.h"
+#include "lib/fs/io.h"
 
 namespace chtools::record {
 namespace {
@@ -159,23 +160,8 @@ absl::StatusOr<Records> ParseRecords(absl::string_view text,
   return records;
 }
 
-absl::StatusOr<std::string> ReadAll(int fd, absl::string_view source_name) {
-  std::string data;
-  char buf[65536];
-  while (true) {
-    ssize_t n = ::read(fd, buf, sizeof(buf));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoError(errno, "read", source_name);
-    }
-    if (n == 0) break;
-    data.append(buf, static_cast<size_t>(n));
-  }
-  return data;
-}
-
 absl::StatusOr<Records> ReadRecords(int fd, absl::string_view source_name) {
-  ASSIGN_OR_RETURN(std::string text, ReadAll(fd, source_name));
+  ASSIGN_OR_RETURN(std::string text, fs::ReadAll(fd, source_name));
   return ParseRecords(text, source_name);
 }
 
@@ -190,20 +176,8 @@ std::string FormatRecords(const Records& records) {
   return absl::StrCat(kRecordsHeader, FormatMessage(records));
 }
 
-absl::Status WriteAll(int fd, absl::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoError(errno, "write");
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return absl::OkStatus();
-}
-
 absl::Status WriteRecords(int fd, const Records& records) {
-  return WriteAll(fd, FormatRecords(records));
+  return fs::WriteAll(fd, FormatRecords(records), "<stdout>");
 }
 
 }  // namespace chtools::record

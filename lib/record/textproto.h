@@ -44,12 +44,6 @@ absl::Status ParseMessage(absl::string_view text, absl::string_view source_name,
 // `msg` printed by TextFormat::Printer, without a header.
 std::string FormatMessage(const google::protobuf::Message& msg);
 
-// Writes all of `data` to `fd` (EINTR and short writes handled).
-absl::Status WriteAll(int fd, absl::string_view data);
-
-// Reads `fd` to EOF into a string (EINTR handled); errors name `source_name`.
-absl::StatusOr<std::string> ReadAll(int fd, absl::string_view source_name);
-
 }  // namespace chtools::record
 
 #endif  // CHTOOLS_LIB_RECORD_TEXTPROTO_H_

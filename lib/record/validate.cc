@@ -82,9 +82,7 @@ absl::Status CheckIpv4(absl::string_view ip, absl::string_view path,
     if (!required) return absl::OkStatus();
     return Invalid(path, field, "missing: expected a dotted-quad IPv4 address");
   }
-  in_addr addr;
-  std::string s(ip);
-  if (::inet_pton(AF_INET, s.c_str(), &addr) != 1) {
+  if (!IsIpv4(ip)) {
     return Invalid(path, field,
                    absl::StrCat("\"", ip,
                                 "\" is not an IPv4 address (expected a dotted "
@@ -194,13 +192,16 @@ absl::Status ValidateBoot(const BootConfig& b, absl::string_view path) {
 
 absl::Status ValidateName(absl::string_view name,
                           absl::string_view field_path) {
-  static const re2::RE2 kName(
-      re2::StringPiece(kNamePattern.data(), kNamePattern.size()));
   if (name.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(
         field_path, ": missing: a VM needs a name matching ", kNamePattern));
   }
-  if (!re2::RE2::FullMatch(Piece(name), kName)) {
+  if (IsValidId(name)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field_path, ": \"", name,
+        "\" is invalid: 16 lowercase hex characters are a VM id, not a name"));
+  }
+  if (!IsValidName(name)) {
     return absl::InvalidArgumentError(
         absl::StrCat(field_path, ": \"", name, "\" is invalid: must match ",
                      kNamePattern, " (1-63 characters)"));

@@ -18,8 +18,11 @@
 #include "lib/base/errno.h"
 #include "lib/base/status_macros.h"
 #include "lib/chapi/client.h"
+#include "lib/fs/unix_socket.h"
 #include "lib/launch/ch_command.h"
 #include "lib/process/ch_process.h"
+#include "lib/vm/lifecycle.h"
+#include "lib/vm/paths.h"
 #include "tools/ch-console/escape.h"
 
 namespace ch_console {
@@ -120,17 +123,14 @@ absl::StatusOr<std::string> ReadConsole(Console& c) {
 
 }  // namespace
 
-absl::StatusOr<Console> OpenConsole(const chtools::Vm& vm, const std::string& ch_binary) {
-  absl::StatusOr<chtools::process::ChProcess> ch =
-      chtools::process::FindChProcess(vm.run_dir(), ch_binary);
-  if (absl::IsNotFound(ch.status())) {
-    return absl::FailedPreconditionError("not running (no live cloud-hypervisor)");
-  }
-  if (!ch.ok()) return ch.status();
+absl::StatusOr<Console> OpenConsole(const chtools::vm::Env& env, const chtools::Vm& vm) {
+  ASSIGN_OR_RETURN(std::optional<chtools::process::ChProcess> ch, chtools::vm::FindCh(env, vm));
+  if (!ch) return absl::FailedPreconditionError("not running (no live cloud-hypervisor)");
+  const chtools::vm::VmPaths paths = chtools::vm::PathsFor(env.config, vm.id());
   Console c;
   if (chtools::launch::IsDirectBoot(vm)) {
-    chtools::chapi::Client api(chtools::launch::ApiSocketPath(vm), absl::Seconds(5));
-    ASSIGN_OR_RETURN(nlohmann::json info, api.Info());
+    std::unique_ptr<chtools::chapi::Client> api = env.api(paths.api_socket, absl::Seconds(5));
+    ASSIGN_OR_RETURN(nlohmann::json info, api->Info());
     const nlohmann::json* file = nullptr;
     if (info.contains("config") && info["config"].contains("console") &&
         info["config"]["console"].contains("file") &&
@@ -156,20 +156,8 @@ absl::StatusOr<Console> OpenConsole(const chtools::Vm& vm, const std::string& ch
     }
     return c;
   }
-  c.path = chtools::launch::ConsoleSocketPath(vm);
-  c.fd.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!c.fd.valid()) return ErrnoError(errno, "socket");
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (c.path.size() >= sizeof(addr.sun_path)) {
-    return absl::InvalidArgumentError(absl::StrCat(c.path, ": socket path too long"));
-  }
-  std::memcpy(addr.sun_path, c.path.c_str(), c.path.size() + 1);
-  if (chtools::RetryEintr([&] {
-        return ::connect(c.fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-      }) != 0) {
-    return ErrnoError(errno, "connect", c.path);
-  }
+  c.path = paths.console_socket;
+  ASSIGN_OR_RETURN(c.fd, chtools::fs::ConnectUnix(c.path));
   return c;
 }
 

@@ -12,6 +12,7 @@
 #include "absl/time/time.h"
 #include "lib/base/unique_fd.h"
 #include "lib/record/records.pb.h"
+#include "lib/vm/env.h"
 
 namespace ch_console {
 
@@ -24,7 +25,7 @@ struct Console {
 // Opens the console of `vm`, whose CH must be alive (FailedPrecondition
 // "not running" otherwise): direct boot: config.console.file of vm.info, put
 // in raw mode; firmware boot: a connection to <run_dir>/console.sock.
-absl::StatusOr<Console> OpenConsole(const chtools::Vm& vm, const std::string& ch_binary);
+absl::StatusOr<Console> OpenConsole(const chtools::vm::Env& env, const chtools::Vm& vm);
 
 // Interactive session on the terminal `tty_in`/`tty_out`: raw mode (restored
 // on every way out, SIGTERM/SIGHUP/SIGINT included; SIGPIPE is ignored, so

@@ -22,9 +22,10 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "lib/base/cli.h"
+#include "lib/cli/tool.h"
 #include "lib/config/config.h"
 #include "lib/index/index.h"
+#include "lib/vm/env.h"
 #include "tools/ch-console/console.h"
 #include "tools/ch-console/escape.h"
 
@@ -73,9 +74,12 @@ int main(int argc, char** argv) {
   if (!id.ok()) return chtools::ExitCode(id.status());
   absl::StatusOr<chtools::Vm> vm = (*index)->Get(*id);
   if (!vm.ok()) return chtools::ExitCode(vm.status());
+  chtools::vm::Env env;
+  env.config = *config;
+  env.index = index->get();
   const std::string prefix = absl::StrCat("vm \"", vm->config().name(), "\": console: ");
   absl::StatusOr<ch_console::Console> console =
-      ch_console::OpenConsole(*vm, config->ch_binary());
+      ch_console::OpenConsole(env, *vm);
   if (!console.ok()) {
     chtools::PrintError(absl::StrCat(prefix, console.status().message()));
     return chtools::kExitFailed;

@@ -15,6 +15,8 @@
 #include "absl/strings/str_replace.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "lib/cli/output.h"
+#include "lib/cli/stream.h"
 #include "lib/index/index.h"
 #include "lib/process/spawn.h"
 #include "lib/record/textproto.h"
@@ -64,12 +66,17 @@ TEST_P(ChLaunchGoldenTest, MatchesGolden) {
   config.add_dns("8.8.8.8");
   config.add_dns("1.1.1.1");
   ASSERT_OK_AND_ASSIGN(auto index, chtools::index::Index::Open(config.root_dir()));
-  Env env{.config = config, .host = {.cpus = 4, .hugepages = false}, .index = index.get()};
+  chtools::vm::Env env;
+  env.config = config;
+  env.host = {.cpus = 4, .hugepages = false};
+  env.index = index.get();
   Options options;
   options.command = name.substr(0, name.find('_'));
-  Result r = ch_launch::Run(env, options, fd, /*stdin_is_tty=*/false);
+  absl::StatusOr<chtools::cli::Batch> batch =
+      ch_launch::Run(env, options, chtools::cli::FromFd(fd, false));
   ::close(fd);
-  ASSERT_OK(r.usage);
+  ASSERT_OK(batch.status());
+  chtools::cli::Batch& r = *batch;
 
   for (chtools::Vm& vm : *r.out.mutable_vm()) {
     vm.clear_created_at();

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "lib/record/ids.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -12,14 +13,8 @@
 #include "absl/strings/str_split.h"
 
 namespace ch_launch {
-namespace {
 
-bool IsIpv4(const std::string& s) {
-  in_addr a;
-  return inet_pton(AF_INET, s.c_str(), &a) == 1;
-}
-
-}  // namespace
+using ::chtools::record::IsIpv4;
 
 absl::StatusOr<int64_t> ParseSize(absl::string_view flag, absl::string_view text) {
   auto bad = [&]() {

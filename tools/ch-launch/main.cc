@@ -27,12 +27,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
-#include "lib/base/cli.h"
+#include "lib/base/interrupt.h"
+#include "lib/cli/output.h"
+#include "lib/cli/stream.h"
+#include "lib/cli/tool.h"
 #include "lib/config/config.h"
 #include "lib/index/index.h"
-#include "lib/record/textproto.h"
+#include "lib/vm/env.h"
+#include "lib/vm/host.h"
 #include "tools/ch-launch/ch_launch.h"
-#include "tools/ch-launch/host.h"
 
 ABSL_FLAG(std::string, name, "", "create: VM name.");
 ABSL_FLAG(std::string, cpu, "", "create: vCPUs (default 2; at most the host's CPUs).");
@@ -56,13 +59,17 @@ constexpr char kUsage[] = R"(ch-launch: the Cloud Hypervisor process lifecycle o
 Usage:
   ch-launch create --name N [--cpu C --memory M --storage S] \
       (--kernel K --initrd I [--layer L.erofs]... | --base B.qcow2 --firmware F [--windows]) \
-      [--nic tap=T,mac=M[,netns=NS][,ip=A.B.C.D/NN[,gw=G]]]...
+      [--nic tap=T[,mac=M][,netns=NS][,ip=A.B.C.D/NN[,gw=G]]]...
   ch-launch create < records.txtpb
-  ch-launch start|stop|rm|debug [--timeout=30s] [--force] REF...   (or a record stream on stdin)
+  ch-launch start|debug REF...            (or a record stream on stdin)
+  ch-launch stop [--timeout=30s] REF...
+  ch-launch rm [--force] [--timeout=30s] REF...
 
 --layer and --nic may be repeated (layers bottom first). Records of the VMs
-acted on are written to stdout; errors, one per VM, to stderr.
-Exit: 0 ok, 1 some VM failed, 2 usage error.
+acted on are written to stdout; errors, one per VM, to stderr. A NIC
+without mac= gets a random locally administered MAC. SIGINT/SIGTERM during
+create roll the VM back. Exit: 0 ok, 1 some VM failed (or a malformed
+record stream), 2 usage error, 128+N when signal N interrupted create.
 
 Example:
   ch-launch create --name web --kernel vmlinuz --initrd initrd.img \
@@ -154,6 +161,12 @@ int main(int argc, char** argv) {
   if (o.command != "create" && o.create.Any()) {
     return chtools::UsageError(absl::StrCat("create flags given to ", o.command));
   }
+  if (o.timeout && o.command != "stop" && o.command != "rm") {
+    return chtools::UsageError(absl::StrCat("--timeout applies to stop and rm, not ", o.command));
+  }
+  if (o.force && o.command != "rm") {
+    return chtools::UsageError(absl::StrCat("--force applies to rm, not ", o.command));
+  }
 
   absl::StatusOr<chtools::ToolConfig> config = chtools::config::LoadToolConfig();
   if (!config.ok()) return chtools::ExitCode(config.status());
@@ -168,18 +181,15 @@ int main(int argc, char** argv) {
       chtools::index::Index::Open(config->root_dir());
   if (!index.ok()) return chtools::ExitCode(index.status());
 
-  ch_launch::Env env{.config = *config, .host = ch_launch::ReadHostFacts(), .index = index->get()};
-  ch_launch::Result r = ch_launch::Run(env, o, STDIN_FILENO, ::isatty(STDIN_FILENO) == 1);
-  if (!r.usage.ok()) return chtools::ExitCode(r.usage);
-  for (const std::string& e : r.errors) chtools::PrintError(e);
-  absl::Status w;
-  if (o.command == "debug") {
-    std::string text = r.text.empty() ? "" : absl::StrJoin(r.text, "\n") + "\n";
-    w = chtools::record::WriteAll(STDOUT_FILENO, text);
-  } else if (r.out.vm_size() > 0) {
-    // Nothing at all when nothing succeeded: a failure leaves stdout empty.
-    w = chtools::record::WriteRecords(STDOUT_FILENO, r.out);
-  }
-  if (!w.ok()) return chtools::ExitCode(w);
-  return r.errors.empty() ? chtools::kExitOk : chtools::kExitFailed;
+  chtools::vm::Env env;
+  env.config = *config;
+  env.host = chtools::vm::ReadHostFacts();
+  env.index = index->get();
+  chtools::cli::Stdin in = chtools::cli::FromFd(STDIN_FILENO, ::isatty(STDIN_FILENO) == 1);
+  absl::StatusOr<chtools::cli::Batch> batch = ch_launch::Run(env, o, in);
+  if (!batch.ok()) return chtools::ExitCode(batch.status());
+  chtools::cli::Sink out(STDOUT_FILENO);
+  int rc = chtools::cli::Finish(*batch, out);
+  if (int sig = chtools::InterruptSignal(); sig != 0) return 128 + sig;
+  return rc;
 }

@@ -10,7 +10,7 @@
 //         succeeded are still printed); 2 usage error.
 //
 // Example:
-//   vm-index ls --state=running --format=textproto | ch-snapshot save
+//   vm-index ls --state=running --format=textproto | ch-launch stop
 #include <unistd.h>
 
 #include <string>
@@ -18,8 +18,10 @@
 
 #include "absl/flags/flag.h"
 #include "absl/time/clock.h"
-#include "lib/base/cli.h"
+#include "lib/cli/tool.h"
+#include "lib/cli/stream.h"
 #include "lib/config/config.h"
+#include "lib/fs/io.h"
 #include "lib/record/textproto.h"
 #include "tools/vm-index/vm_index.h"
 
@@ -96,13 +98,11 @@ int main(int argc, char** argv) {
   if (!config.ok()) return chtools::ExitCode(config.status());
   options.config = *config;
 
-  vm_index::Input input;
-  input.is_tty = ::isatty(STDIN_FILENO);
-  input.read = [] { return chtools::record::ReadAll(STDIN_FILENO, "<stdin>"); };
+  vm_index::Input input = chtools::cli::FromFd(STDIN_FILENO, ::isatty(STDIN_FILENO) == 1);
   vm_index::Output output;
   absl::Status status = vm_index::Run(options, input, &output);
   if (!status.ok()) return chtools::ExitCode(status);
-  absl::Status written = chtools::record::WriteAll(STDOUT_FILENO, output.text);
+  absl::Status written = chtools::fs::WriteAll(STDOUT_FILENO, output.text, "<stdout>");
   for (const std::string& error : output.errors) chtools::PrintError(error);
   if (!written.ok()) return chtools::ExitCode(written);
   return vm_index::ExitCodeOf(status, output);

@@ -13,13 +13,19 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "lib/base/cli.h"
+#include "lib/cli/tool.h"
 #include "lib/base/status_macros.h"
-#include "lib/config/config.h"
+#include "lib/cli/output.h"
+#include "lib/cli/stream.h"
+#include "lib/fs/flock.h"
 #include "lib/index/index.h"
 #include "lib/process/ch_process.h"
 #include "lib/record/textproto.h"
 #include "lib/record/validate.h"
+#include "lib/vm/env.h"
+#include "lib/vm/lifecycle.h"
+#include "lib/vm/op_lock.h"
+#include "lib/vm/paths.h"
 #include "tools/vm-index/output.h"
 
 namespace vm_index {
@@ -30,23 +36,18 @@ using ::chtools::ToolConfig;
 using ::chtools::Vm;
 using ::chtools::index::Index;
 
-std::string RunDirOf(const Vm& vm, const ToolConfig& config) {
-  return vm.run_dir().empty() ? chtools::config::VmRunDir(config, vm.id())
-                              : vm.run_dir();
-}
-
 // The copy of `vm` that goes to stdout: "running" is what the process table
 // says, not what the record claims. A live CH process adds pid and
 // api_socket; a record claiming RUNNING without one shows as STOPPED (fsck
 // reports the mismatch and --repair writes it back).
 Vm Observe(const Vm& vm, const ToolConfig& config) {
   Vm out = vm;
-  std::string run_dir = RunDirOf(vm, config);
+  const chtools::vm::VmPaths p = chtools::vm::PathsFor(config, vm.id());
   absl::StatusOr<chtools::process::ChProcess> proc =
-      chtools::process::FindChProcess(run_dir, config.ch_binary());
+      chtools::process::FindChProcess(p.api_socket, p.pid_file);
   if (proc.ok()) {
     out.set_pid(proc->pid());
-    out.set_api_socket(absl::StrCat(run_dir, "/api.sock"));
+    out.set_api_socket(p.api_socket);
     if (vm.state() != Vm::CREATING) out.set_state(Vm::RUNNING);
   } else if (vm.state() == Vm::RUNNING) {
     out.set_state(Vm::STOPPED);
@@ -67,47 +68,12 @@ absl::Status Emit(const Records& records, const Options& options,
   return absl::OkStatus();
 }
 
-absl::StatusOr<Records> ReadStream(const Input& input) {
-  if (!input.read) return absl::InternalError("no stdin reader");
-  ASSIGN_OR_RETURN(std::string text, input.read());
-  return chtools::record::ParseRecords(text, input.name);
-}
 
 // Refs from argv, or ids/names of the vm records on stdin ("-", or no refs
 // and stdin not a terminal).
 absl::StatusOr<std::vector<std::string>> Refs(const Options& options,
                                               const Input& input) {
-  bool from_stdin = options.args.empty() ||
-                    (options.args.size() == 1 && options.args[0] == "-");
-  if (!from_stdin) {
-    for (const std::string& arg : options.args) {
-      if (arg == "-") {
-        return chtools::UsageStatus(absl::StrCat(
-            options.verb, ": \"-\" (stdin) cannot be mixed with refs"));
-      }
-    }
-    return options.args;
-  }
-  if (options.args.empty() && input.is_tty) {
-    return chtools::UsageStatus(absl::StrCat(
-        options.verb,
-        " needs at least one REF (id, name or id prefix) or a record stream "
-        "on stdin"));
-  }
-  ASSIGN_OR_RETURN(Records records, ReadStream(input));
-  std::vector<std::string> refs;
-  for (int i = 0; i < records.vm_size(); ++i) {
-    const Vm& vm = records.vm(i);
-    if (!vm.id().empty()) {
-      refs.push_back(vm.id());
-    } else if (!vm.config().name().empty()) {
-      refs.push_back(vm.config().name());
-    } else {
-      return absl::InvalidArgumentError(absl::StrCat(
-          input.name, ": vm[", i, "] has neither an id nor a config.name"));
-    }
-  }
-  return refs;
+  return chtools::cli::RefsOrStream(options.verb, options.args, input);
 }
 
 // Resolves refs to ids in order, without duplicates; unresolvable refs become
@@ -170,7 +136,7 @@ absl::Status Put(const Options& options, const Input& input, Index& index,
     return chtools::UsageStatus(
         "put takes no arguments: it reads a record stream from stdin");
   }
-  ASSIGN_OR_RETURN(Records records, ReadStream(input));
+  ASSIGN_OR_RETURN(Records records, chtools::cli::ReadStream(input));
   if (records.snapshot_size() > 0 || records.finding_size() > 0) {
     return absl::InvalidArgumentError(absl::StrCat(
         input.name, ": ", records.snapshot_size() > 0 ? "snapshot" : "finding",
@@ -204,35 +170,16 @@ absl::Status Put(const Options& options, const Input& input, Index& index,
 absl::Status Rm(const Options& options, const Input& input, Index& index,
                 Output* output) {
   ASSIGN_OR_RETURN(std::vector<std::string> refs, Refs(options, input));
+  chtools::vm::Env env;
+  env.config = options.config;
+  env.index = &index;
   Records removed;
   for (const std::string& id : ResolveAll(index, refs, output)) {
-    absl::StatusOr<Vm> vm = index.Get(id);
+    absl::StatusOr<Vm> vm = chtools::vm::ForgetVm(env, id);
     if (!vm.ok()) {
-      output->errors.emplace_back(vm.status().message());
-      continue;
-    }
-    std::string label = absl::StrCat("vm \"", vm->config().name(), "\"");
-    absl::StatusOr<chtools::process::ChProcess> proc =
-        chtools::process::FindChProcess(RunDirOf(*vm, options.config),
-                                        options.config.ch_binary());
-    if (proc.ok()) {
-      output->errors.push_back(absl::StrCat(
-          label, ": refusing to remove: Cloud Hypervisor is running as pid ",
-          proc->pid(), "; stop it first (ch-launch stop ", vm->config().name(),
-          ")"));
-      continue;
-    }
-    if (proc.status().code() != absl::StatusCode::kNotFound) {
+      absl::StatusOr<Vm> rec = index.Get(id);
       output->errors.push_back(
-          absl::StrCat(label,
-                       ": cannot tell whether Cloud Hypervisor is "
-                       "running, not removed: ",
-                       proc.status().message()));
-      continue;
-    }
-    absl::Status deleted = index.Delete(id);
-    if (!deleted.ok()) {
-      output->errors.push_back(absl::StrCat(label, ": ", deleted.message()));
+          chtools::cli::VmError(rec.ok() ? rec->config().name() : id, "rm", vm.status()));
       continue;
     }
     *removed.add_vm() = *std::move(vm);
@@ -245,15 +192,18 @@ absl::Status Fsck(const Options& options, Index& index, Output* output) {
     return chtools::UsageStatus("fsck takes no arguments");
   }
   chtools::index::CheckContext ctx;
-  ctx.vm_run_parent =
-      absl::StrCat(options.config.run_dir(), "/cloudhypervisor");
-  ctx.vm_log_parent =
-      absl::StrCat(options.config.log_dir(), "/cloudhypervisor");
+  ctx.vm_run_parent = chtools::vm::VmRunParent(options.config);
+  ctx.vm_log_parent = chtools::vm::VmLogParent(options.config);
   ToolConfig config = options.config;
   ctx.is_alive = [config](const Vm& vm) {
-    return chtools::process::FindChProcess(RunDirOf(vm, config),
-                                           config.ch_binary())
-        .ok();
+    const chtools::vm::VmPaths p = chtools::vm::PathsFor(config, vm.id());
+    return chtools::process::FindChProcess(p.api_socket, p.pid_file).ok();
+  };
+  // An operation in flight (its lock held) is never a finding: its dirs may
+  // exist before its record does.
+  ctx.is_busy = [config](absl::string_view id) {
+    absl::StatusOr<std::optional<chtools::fs::FileLock>> l = chtools::vm::TryLockVm(config, id);
+    return l.ok() && !l->has_value();
   };
   ctx.now = options.now;
   ASSIGN_OR_RETURN(std::vector<chtools::Finding> findings,

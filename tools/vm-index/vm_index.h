@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "lib/cli/stream.h"
 #include "lib/record/records.pb.h"
 
 namespace vm_index {
@@ -36,14 +37,8 @@ struct Options {
   absl::Time now = absl::Now();
 };
 
-struct Input {
-  // Reads all of stdin; called at most once and only when a verb needs it.
-  std::function<absl::StatusOr<std::string>()> read;
-  // Whether stdin is a terminal (then get/rm without refs is a usage error).
-  bool is_tty = false;
-  // Name used in parse errors.
-  std::string name = "<stdin>";
-};
+// Standard input (lib/cli): injected so tests run the verbs in-process.
+using Input = chtools::cli::Stdin;
 
 struct Output {
   // Everything for stdout, complete (written once by the caller).

@@ -8,7 +8,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "lib/base/cli.h"
+#include "lib/cli/tool.h"
 #include "lib/record/records.pb.h"
 #include "lib/record/textproto.h"
 #include "lib/testing/proto_matchers.h"
@@ -63,10 +63,7 @@ class RunTest : public ::testing::Test {
     Options o = options_;
     o.verb = verb;
     o.args = std::move(args);
-    Input in;
-    in.read = [stdin_text]() -> absl::StatusOr<std::string> {
-      return stdin_text;
-    };
+    Input in = chtools::cli::FromText(stdin_text);
     return vm_index::Run(o, in, out);
   }
 
