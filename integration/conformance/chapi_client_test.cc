@@ -193,13 +193,13 @@ TEST(FindChProcessSimTest, FindsTheSimulatorAsTheListenerOfItsSocket) {
   ASSERT_OK_AND_ASSIGN(auto sim, Sim::Start());
   // No pid file at all: the process listening on api.sock is the one.
   ASSERT_OK_AND_ASSIGN(process::ChProcess ch,
-                       process::FindChProcess(sim->Join("api.sock"), sim->Join("ch.pid")));
+                       process::FindChProcess(sim->Join("api.sock"), sim->Join("ch.pid"), {}));
   EXPECT_EQ(ch.pid(), sim->child().pid());
   ASSERT_OK(ch.Signal(SIGTERM));
   ASSERT_OK_AND_ASSIGN(bool exited, ch.WaitExit(absl::Seconds(10)));
   EXPECT_TRUE(exited);
   EXPECT_EQ(sim->WaitExit(), process::ExitInfo::Exited(0));
-  EXPECT_THAT(process::FindChProcess(sim->Join("api.sock"), sim->Join("ch.pid")).status(),
+  EXPECT_THAT(process::FindChProcess(sim->Join("api.sock"), sim->Join("ch.pid"), {}).status(),
               StatusIs(absl::StatusCode::kNotFound));
 }
 

@@ -53,7 +53,7 @@ run "$LAUNCH" create <"$T/in.txtpb"
 [[ $rc == 1 && $(grep -c '^vm {' <<<"$out") == 1 && $(field name) == a ]] || die "partial stream"
 [[ $err == *'vm "b": create: config.memory_bytes'* ]] || die "memory error: $err"
 run "$LAUNCH" create <<<'vm { bogus: 1 }'
-[[ $rc == 2 && -z $out && $err == *"<stdin>:1:"* ]] || die "parse error"
+[[ $rc == 1 && -z $out && $err == *"<stdin>:1:"* ]] || die "parse error (bad input: exit 1 in every tool)"
 
 # Name taken: AlreadyExists, the existing VM untouched.
 run_dir_a=$(ls -d "$T"/run/cloudhypervisor/*)
@@ -93,8 +93,12 @@ run "$LAUNCH" stop a
 mv "$T/img/vmlinuz" "$T/img/vmlinuz.gone"
 run "$LAUNCH" start a
 [[ $rc == 1 && -z $out && $err == *'vm "a": start: '* ]] || die "failed launch"
-failed_line=$(sed -n 's/.* (log: \(.*\))$/\1/p' <<<"$err")
+failed_line=$(sed -n 's/.*; cloud-hypervisor said: \(.*\)$/\1/p' <<<"$err")
 [[ -n $failed_line ]] || die "no log line in the failed launch's error"
+# The whole chain CH printed, not just its last line.
+[[ $failed_line == *": "*": "* && $failed_line == *"os error"* ]] || die "not CH's whole error chain: $failed_line"
+[[ $err != *"vm.info: vm.info:"* ]] || die "doubled vm.info"
+failed_line=${failed_line%%: *}
 run "$INDEX" get a
 [[ $(field state) == ERROR ]] || die "state after failed launch"
 [[ ! -e $run_dir_a/ch.pid ]] || die "pid file after failed launch"
@@ -111,22 +115,38 @@ run "$LAUNCH" rm --force a nope
 kill "$decoy"
 nothing_left
 
-# An orphan CH (pid file gone, still serving api.sock) is never hidden:
-# start, stop and rm refuse, and nothing is removed.
+# A CH whose pid file is gone is still this VM's CH: it listens on the VM's
+# api.sock and names it in its argv. start reports it, stop stops it.
 run "$LAUNCH" create --name orphan --cpu 1 "${K[@]}"
 orphan_dir=$(field run_dir)
 run "$LAUNCH" start orphan
 opid=$(field pid)
 rm "$orphan_dir/ch.pid"
+run "$LAUNCH" start orphan
+[[ $rc == 0 && $(field pid) == "$opid" ]] || die "start with the pid file gone"
+run "$LAUNCH" stop orphan
+[[ $rc == 0 && $(field state) == STOPPED ]] || die "stop with the pid file gone"
+kill -0 "$opid" 2>/dev/null && die "CH $opid alive after stop"
+
+# A process that serves the VM's api.sock but cannot be proven to be its CH
+# (its argv does not name the socket) is never counted as stopped: start,
+# stop, rm --force and vm-index rm refuse, and nothing is removed.
+SOCK="$orphan_dir/api.sock" python3 -c 'import os,socket,time
+s=socket.socket(socket.AF_UNIX); s.bind(os.environ["SOCK"]); s.listen(8); time.sleep(600)' &
+squatter=$!
+for _ in $(seq 500); do [[ -S $orphan_dir/api.sock ]] && break; sleep 0.01; done
 for cmd in start stop "rm --force"; do
   run "$LAUNCH" $cmd orphan
-  [[ $rc == 1 && -z $out && $err == *"serves $orphan_dir/api.sock"* ]] || die "$cmd with an orphan CH"
+  [[ $rc == 1 && -z $out && $err == *"pid $squatter"*"serves $orphan_dir/api.sock"*"cannot prove"* ]] \
+    || die "$cmd with an unprovable process on the socket"
 done
-[[ -S $orphan_dir/api.sock ]] && kill -0 "$opid" || die "orphan's socket or process gone"
-kill "$opid"
-while [[ -e /proc/$opid && $(awk '{print $3}' /proc/$opid/stat 2>/dev/null) != Z ]]; do sleep 0.01; done
+run "$INDEX" rm orphan
+[[ $rc == 1 && -z $out && $err == *"cannot tell whether Cloud Hypervisor is running"* ]] \
+  || die "vm-index rm with an unprovable process on the socket"
+[[ -S $orphan_dir/api.sock ]] && kill -0 "$squatter" || die "the squatter or its socket is gone"
+kill "$squatter"; wait "$squatter" 2>/dev/null
 run "$LAUNCH" rm orphan
-[[ $rc == 0 ]] || die "rm after the orphan is gone"
+[[ $rc == 0 ]] || die "rm after the squatter is gone"
 nothing_left
 
 # The pipeline of the usage text: records flow from one command to the next.

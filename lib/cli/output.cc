@@ -45,7 +45,7 @@ int Finish(const Batch& batch, Sink& sink) {
   absl::Status w;
   if (!batch.text.empty()) {
     w = sink.Write(absl::StrJoin(batch.text, "\n") + "\n");
-  } else if (batch.errors.empty() || batch.out.ByteSizeLong() > 0) {
+  } else if (batch.out.ByteSizeLong() > 0) {
     w = sink.Write(record::FormatRecords(batch.out));
   }
   if (!w.ok()) return ExitCode(w);

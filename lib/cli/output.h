@@ -41,8 +41,8 @@ class Sink {
 };
 
 // Prints `batch.errors` on stderr and writes the records (or the text lines)
-// once to `sink`; nothing at all when something failed and nothing
-// succeeded, so `a && b` pipelines see an empty stdout. Returns the exit
+// once to `sink`; nothing at all when there is nothing to print (so a
+// failure leaves `a && b` pipelines an empty stdout). Returns the exit
 // code: 0, 1 if any error (or the write failed).
 int Finish(const Batch& batch, Sink& sink);
 

@@ -60,7 +60,7 @@ TEST(IoTest, ReadAllStopsAtTheLimit) {
 }
 
 TEST(UnixSocketTest, ConnectsAndNamesTheListener) {
-  TempDir dir;
+  TempDir dir("/tmp");  // sun_path holds 108 bytes
   std::string path = dir.Join("s.sock");
   UniqueFd l(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   sockaddr_un addr{};

@@ -12,6 +12,7 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "lib/fs/files.h"
 #include "lib/fs/flock.h"
 #include "lib/index/test_vms.h"
 #include "lib/testing/status_matchers.h"
@@ -55,12 +56,19 @@ class IndexTest : public ::testing::Test {
   std::unique_ptr<Index> index_;
 };
 
-TEST(IndexOpenTest, MissingRootDirIsNotFound) {
+TEST(IndexOpenTest, AMissingRootIsMadeOwnerOnly) {
+  // A fresh host: the first command makes the root (and its parents).
   TempDir dir;
-  EXPECT_THAT(Index::Open(dir.Join("nope")),
-              StatusIs(absl::StatusCode::kNotFound,
-                       "root dir " + dir.Join("nope") +
-                           ": No such file or directory"));
+  ASSERT_OK(Index::Open(dir.Join("a/root")).status());
+  struct stat st;
+  ASSERT_EQ(::stat(dir.Join("a/root").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0700u);
+  ASSERT_EQ(::stat(dir.Join("a/root/cloudhypervisor/db/vms").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0700u);
+  // Something that is not a directory is an error.
+  ASSERT_OK(fs::WriteNewFile(dir.Join("file"), "", 0600));
+  EXPECT_THAT(Index::Open(dir.Join("file")),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("not a directory")));
 }
 
 TEST(IndexOpenTest, CreatesTheDatabaseLayout) {

@@ -1,5 +1,6 @@
 #include "lib/process/ch_process.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include "lib/process/pidfd.h"
@@ -24,6 +25,28 @@ bool PidfdExited(int pidfd) {
   struct pollfd p = {pidfd, POLLIN, 0};
   int r = RetryEintr([&] { return ::poll(&p, 1, 0); });
   return r > 0;
+}
+
+// True if process `pid` has one of `files` open (its /proc/<pid>/fd links).
+bool HoldsAny(pid_t pid, const std::vector<std::string>& files) {
+  if (files.empty()) return false;
+  std::string dir = absl::StrCat("/proc/", pid, "/fd");
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return false;
+  bool found = false;
+  while (struct dirent* e = ::readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    char target[4096];
+    ssize_t n = ::readlinkat(::dirfd(d), e->d_name, target, sizeof(target) - 1);
+    if (n <= 0) continue;
+    absl::string_view t(target, static_cast<size_t>(n));
+    for (const std::string& f : files) {
+      if (t == f) found = true;
+    }
+    if (found) break;
+  }
+  ::closedir(d);
+  return found;
 }
 
 }  // namespace
@@ -102,7 +125,8 @@ absl::StatusOr<ChProcess> Claim(pid_t pid, absl::string_view api_socket,
 }  // namespace
 
 absl::StatusOr<ChProcess> FindChProcess(absl::string_view api_socket,
-                                        absl::string_view pid_file) {
+                                        absl::string_view pid_file,
+                                        const std::vector<std::string>& own_files) {
   auto not_found = [&](absl::string_view why) {
     return absl::NotFoundError(
         absl::StrCat("no cloud-hypervisor process serves ", api_socket, ": ", why));
@@ -121,7 +145,9 @@ absl::StatusOr<ChProcess> FindChProcess(absl::string_view api_socket,
           "VM's cloud-hypervisor; refusing to act (stop it by hand)"));
     }
     // The listener exited just now: fall through to the pid file.
-  } else if (!absl::IsNotFound(conn.status()) && !absl::IsUnavailable(conn.status())) {
+  } else if (!absl::IsNotFound(conn.status()) && !absl::IsUnavailable(conn.status()) &&
+             !absl::IsInvalidArgument(conn.status())) {
+    // InvalidArgument: a path too long for sun_path, which no CH can bind.
     return conn.status();
   }
 
@@ -138,8 +164,18 @@ absl::StatusOr<ChProcess> FindChProcess(absl::string_view api_socket,
   bool unproven = false;
   std::string argv0;
   absl::StatusOr<ChProcess> p = Claim(pid, api_socket, &unproven, &argv0);
-  if (p.ok() || !absl::IsNotFound(p.status())) return p;
-  return not_found(p.status().message());
+  if (!p.ok()) {
+    if (absl::IsNotFound(p.status())) return not_found(p.status().message());
+    return p.status();
+  }
+  // Naming the socket is not enough without the listener: a process that
+  // merely carries the path in its argv is not signalled.
+  if (!HoldsAny(pid, own_files)) {
+    return not_found(absl::StrCat("pid ", pid, " does not serve ", api_socket,
+                                  " and holds none of the VM's disks"));
+  }
+  if (!p->Alive()) return not_found(absl::StrCat("pid ", pid, " is not running"));
+  return p;
 }
 
 }  // namespace chtools::process

@@ -46,9 +46,9 @@ bool CmdlineNamesSocket(absl::string_view cmdline, absl::string_view api_socket)
 
 // The live CH serving one VM, identified by what cannot be faked by
 // accident: the process that listens on `api_socket` (SO_PEERCRED of a
-// connection) and names it in its argv. When nothing listens (CH starting,
-// or its socket removed), the pid in `pid_file` counts if its argv names
-// `api_socket`. Each check is made after opening the pidfd and confirmed
+// connection) and names it in its argv. When nothing listens (its socket
+// removed), the pid in `pid_file` counts if its argv names `api_socket` and
+// it holds one of `own_files` (the VM's writable disks) open. Each check is made after opening the pidfd and confirmed
 // alive afterwards, so the answer refers to the pidfd's process.
 // NotFound: no such live process (nothing listens, pid file missing, stale
 // or naming another program). FailedPrecondition: a live process serves
@@ -56,7 +56,8 @@ bool CmdlineNamesSocket(absl::string_view cmdline, absl::string_view api_socket)
 // this VM's CH: callers must refuse to act (never count it as stopped).
 // Other errors (EACCES...) keep their errno code.
 absl::StatusOr<ChProcess> FindChProcess(absl::string_view api_socket,
-                                        absl::string_view pid_file);
+                                        absl::string_view pid_file,
+                                        const std::vector<std::string>& own_files);
 
 }  // namespace chtools::process
 

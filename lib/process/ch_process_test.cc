@@ -34,15 +34,28 @@ class ChProcessTest : public ::testing::Test {
     ASSERT_EQ(symlink("/bin/sh", bin_.c_str()), 0);
     run_dir_ = dir_.Join("run");
     ASSERT_EQ(mkdir(run_dir_.c_str(), 0700), 0);
+    WriteFile(Disk(), "");
   }
 
   Child StartFake(const std::vector<std::string>& ch_args) {
     SpawnOptions o;
-    o.argv = {bin_, "-c", "sleep 100; :", "sh"};
+    // Holds the VM's disk open, as CH does.
+    o.argv = {bin_, "-c", "exec 3<\"$0\"; sleep 100; :", Disk()};
     o.argv.insert(o.argv.end(), ch_args.begin(), ch_args.end());
     absl::StatusOr<Child> child = Spawn(o);
     EXPECT_OK(child.status());
+    WaitHolds(child->pid());
     return *std::move(child);
+  }
+
+  // Until the shell has opened the disk.
+  void WaitHolds(pid_t pid) {
+    for (int i = 0; i < 500; ++i) {
+      char buf[4096];
+      ssize_t n = ::readlink(absl::StrCat("/proc/", pid, "/fd/3").c_str(), buf, sizeof(buf));
+      if (n > 0 && std::string(buf, n) == Disk()) return;
+      absl::SleepFor(absl::Milliseconds(10));
+    }
   }
 
   static bool StillRunning(Child& c) {
@@ -51,9 +64,12 @@ class ChProcessTest : public ::testing::Test {
   }
 
   std::string Sock() const { return run_dir_ + "/api.sock"; }
+  std::string Disk() const { return run_dir_ + "/cow.raw"; }
+  absl::StatusOr<ChProcess> Find() const { return FindChProcess(Sock(), Pid(), {Disk()}); }
   std::string Pid() const { return run_dir_ + "/ch.pid"; }
 
-  testing::TempDir dir_;
+  // Short paths: the API socket must fit in sun_path.
+  testing::TempDir dir_{"/tmp"};
   std::string bin_;
   std::string run_dir_;
 };
@@ -77,7 +93,7 @@ TEST(CmdlineNamesSocketTest, Matches) {
 TEST_F(ChProcessTest, FindsTheLiveProcessAndSignalsIt) {
   Child child = StartFake({"--api-socket", Sock()});
   WriteFile(Pid(), absl::StrCat(child.pid(), "\n"));
-  ASSERT_OK_AND_ASSIGN(ChProcess ch, FindChProcess(Sock(), Pid()));
+  ASSERT_OK_AND_ASSIGN(ChProcess ch, Find());
   EXPECT_EQ(ch.pid(), child.pid());
   EXPECT_GE(ch.pidfd(), 0);
   EXPECT_TRUE(ch.Alive());
@@ -90,16 +106,18 @@ TEST_F(ChProcessTest, FindsTheLiveProcessAndSignalsIt) {
   ASSERT_OK_AND_ASSIGN(ExitInfo e, child.Wait());
   EXPECT_EQ(e, ExitInfo::Signaled(SIGTERM));
   // Dead now (reaped): the same pid file finds nothing.
-  EXPECT_THAT(FindChProcess(Sock(), Pid()).status(), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(Find().status(), StatusIs(absl::StatusCode::kNotFound));
 }
 
 TEST_F(ChProcessTest, PathFormAndAnyBinaryName) {
   // A wrapper or renamed binary: argv[0] is not "cloud-hypervisor".
   SpawnOptions o;
-  o.argv = {"sh", "-c", "sleep 100; :", "x", "--api-socket", "path=" + Sock()};
+  o.argv = {"sh", "-c", "exec 3<\"$0\"; sleep 100; :", Disk(), "--api-socket",
+            "path=" + Sock()};
   ASSERT_OK_AND_ASSIGN(Child child, Spawn(o));
+  WaitHolds(child.pid());
   WriteFile(Pid(), absl::StrCat(child.pid()));
-  ASSERT_OK_AND_ASSIGN(ChProcess ch, FindChProcess(Sock(), Pid()));
+  ASSERT_OK_AND_ASSIGN(ChProcess ch, Find());
   EXPECT_EQ(ch.pid(), child.pid());
 }
 
@@ -107,11 +125,14 @@ TEST_F(ChProcessTest, PathFormAndAnyBinaryName) {
 // it accepts.
 Child StartListener(const std::string& sock, const std::string& argv_sock) {
   SpawnOptions o;
+  // The socket's path comes in the environment, so only `argv_sock` is in
+  // the argv.
   o.argv = {"python3", "-c",
-            "import socket,sys,time\n"
-            "s=socket.socket(socket.AF_UNIX)\ns.bind(sys.argv[1])\ns.listen(8)\n"
+            "import os,socket,time\n"
+            "s=socket.socket(socket.AF_UNIX)\ns.bind(os.environ['SOCK'])\ns.listen(8)\n"
             "time.sleep(100)\n",
-            sock, "--api-socket", argv_sock};
+            "--api-socket", argv_sock};
+  o.env = {"SOCK=" + sock, "PATH=/usr/bin:/bin"};
   absl::StatusOr<Child> child = Spawn(o);
   EXPECT_OK(child.status());
   for (int i = 0; i < 500; ++i) {
@@ -123,23 +144,35 @@ Child StartListener(const std::string& sock, const std::string& argv_sock) {
 
 TEST_F(ChProcessTest, TheListenerIsFoundWithoutAPidFile) {
   Child ch = StartListener(Sock(), Sock());
-  ASSERT_OK_AND_ASSIGN(ChProcess p, FindChProcess(Sock(), Pid()));
+  ASSERT_OK_AND_ASSIGN(ChProcess p, Find());
   EXPECT_EQ(p.pid(), ch.pid());
   // A decoy pid file does not change who serves the socket.
   SpawnOptions o;
   o.argv = {"sleep", "100"};
   ASSERT_OK_AND_ASSIGN(Child sleeper, Spawn(o));
   WriteFile(Pid(), absl::StrCat(sleeper.pid()));
-  ASSERT_OK_AND_ASSIGN(p, FindChProcess(Sock(), Pid()));
+  ASSERT_OK_AND_ASSIGN(p, Find());
   EXPECT_EQ(p.pid(), ch.pid());
 }
 
 TEST_F(ChProcessTest, AListenerThatCannotBeProvenOursBlocks) {
   Child other = StartListener(Sock(), dir_.Join("elsewhere.sock"));
-  EXPECT_THAT(FindChProcess(Sock(), Pid()).status(),
+  EXPECT_THAT(Find().status(),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr(absl::StrCat("pid ", other.pid()))));
   EXPECT_TRUE(StillRunning(other));
+}
+
+TEST_F(ChProcessTest, NamingTheSocketIsNotEnoughWithoutTheDisk) {
+  // A process that carries the socket's path but neither serves it nor holds
+  // the VM's disk (a decoy) is never counted.
+  SpawnOptions o;
+  o.argv = {"sh", "-c", "sleep 100; :", "decoy", Sock()};
+  ASSERT_OK_AND_ASSIGN(Child decoy, Spawn(o));
+  WriteFile(Pid(), absl::StrCat(decoy.pid()));
+  EXPECT_THAT(Find().status(),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("holds none of the VM's disks")));
+  EXPECT_TRUE(StillRunning(decoy));
 }
 
 TEST_F(ChProcessTest, UnrelatedLiveProcessIsNotFoundAndNeverSignalled) {
@@ -147,7 +180,7 @@ TEST_F(ChProcessTest, UnrelatedLiveProcessIsNotFoundAndNeverSignalled) {
   o.argv = {"sleep", "100"};
   ASSERT_OK_AND_ASSIGN(Child sleeper, Spawn(o));
   WriteFile(Pid(), absl::StrCat(sleeper.pid()));
-  EXPECT_THAT(FindChProcess(Sock(), Pid()).status(),
+  EXPECT_THAT(Find().status(),
               StatusIs(absl::StatusCode::kNotFound,
                        HasSubstr(absl::StrCat("pid ", sleeper.pid(), " (sleep) does not name"))));
   EXPECT_TRUE(StillRunning(sleeper));
@@ -156,19 +189,19 @@ TEST_F(ChProcessTest, UnrelatedLiveProcessIsNotFoundAndNeverSignalled) {
 TEST_F(ChProcessTest, ChServingAnotherVmIsNotFound) {
   Child other = StartFake({"--api-socket", dir_.Join("other/api.sock")});
   WriteFile(Pid(), absl::StrCat(other.pid()));
-  EXPECT_THAT(FindChProcess(Sock(), Pid()).status(), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(Find().status(), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_TRUE(StillRunning(other));
 }
 
 TEST_F(ChProcessTest, MissingPidFile) {
-  EXPECT_THAT(FindChProcess(Sock(), Pid()).status(),
+  EXPECT_THAT(Find().status(),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("no pid file")));
 }
 
 TEST_F(ChProcessTest, GarbagePidFile) {
   for (const char* text : {"", "abc", "12abc", "-5", "0", "99999999999999", "1 2"}) {
     WriteFile(Pid(), text);
-    EXPECT_THAT(FindChProcess(Sock(), Pid()).status(),
+    EXPECT_THAT(Find().status(),
                 StatusIs(absl::StatusCode::kNotFound, HasSubstr("holds no pid")))
         << "pid file: '" << text << "'";
   }
@@ -181,19 +214,19 @@ TEST_F(ChProcessTest, DeadPid) {
   pid_t pid = c.pid();
   ASSERT_OK(c.Wait().status());
   WriteFile(Pid(), absl::StrCat(pid));
-  EXPECT_THAT(FindChProcess(Sock(), Pid()).status(),
+  EXPECT_THAT(Find().status(),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("not running")));
 }
 
 TEST_F(ChProcessTest, ZombieIsNotAlive) {
   Child child = StartFake({"--api-socket", Sock()});
   WriteFile(Pid(), absl::StrCat(child.pid()));
-  ASSERT_OK_AND_ASSIGN(ChProcess ch, FindChProcess(Sock(), Pid()));
+  ASSERT_OK_AND_ASSIGN(ChProcess ch, Find());
   ASSERT_OK(ch.Signal(SIGKILL));
   // Not reaped yet: a zombie. The pidfd already reports the exit.
   ASSERT_OK_AND_ASSIGN(bool exited, ch.WaitExit(absl::Seconds(10)));
   EXPECT_TRUE(exited);
-  EXPECT_THAT(FindChProcess(Sock(), Pid()).status(), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(Find().status(), StatusIs(absl::StatusCode::kNotFound));
 }
 
 }  // namespace

@@ -11,6 +11,9 @@ class TempDir {
  public:
   // Creates the directory; aborts the test binary if that fails.
   TempDir();
+  // Under `parent` instead (e.g. "/tmp" where unix socket paths must stay
+  // under 108 bytes).
+  explicit TempDir(const std::string& parent);
   ~TempDir();
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;

@@ -152,7 +152,8 @@ absl::StatusOr<Vm> LoadVm(const Env& env, absl::string_view id) {
 
 absl::StatusOr<std::optional<ChProcess>> FindCh(const Env& env, const Vm& vm) {
   const VmPaths p = PathsFor(env.config, vm.id());
-  absl::StatusOr<ChProcess> ch = process::FindChProcess(p.api_socket, p.pid_file);
+  absl::StatusOr<ChProcess> ch =
+      process::FindChProcess(p.api_socket, p.pid_file, {p.cow_raw, p.overlay});
   if (ch.ok()) return std::optional<ChProcess>(*std::move(ch));
   if (absl::IsNotFound(ch.status())) return std::optional<ChProcess>();
   return ch.status();
@@ -285,7 +286,7 @@ absl::StatusOr<Vm> RemoveVm(const Env& env, absl::string_view id, bool force,
 
 absl::StatusOr<Vm> ForgetVm(const Env& env, absl::string_view id) {
   ASSIGN_OR_RETURN(fs::FileLock lock, LockVm(env.config, id, LockWait(env)));
-  ASSIGN_OR_RETURN(Vm vm, LoadVm(env, id));
+  ASSIGN_OR_RETURN(Vm vm, env.index->Get(id));  // printed as it was stored
   absl::StatusOr<std::optional<ChProcess>> live = FindCh(env, vm);
   if (!live.ok()) {
     return absl::FailedPreconditionError(absl::StrCat(

@@ -44,7 +44,7 @@ Vm Observe(const Vm& vm, const ToolConfig& config) {
   Vm out = vm;
   const chtools::vm::VmPaths p = chtools::vm::PathsFor(config, vm.id());
   absl::StatusOr<chtools::process::ChProcess> proc =
-      chtools::process::FindChProcess(p.api_socket, p.pid_file);
+      chtools::process::FindChProcess(p.api_socket, p.pid_file, {p.cow_raw, p.overlay});
   if (proc.ok()) {
     out.set_pid(proc->pid());
     out.set_api_socket(p.api_socket);
@@ -197,7 +197,7 @@ absl::Status Fsck(const Options& options, Index& index, Output* output) {
   ToolConfig config = options.config;
   ctx.is_alive = [config](const Vm& vm) {
     const chtools::vm::VmPaths p = chtools::vm::PathsFor(config, vm.id());
-    return chtools::process::FindChProcess(p.api_socket, p.pid_file).ok();
+    return chtools::process::FindChProcess(p.api_socket, p.pid_file, {p.cow_raw, p.overlay}).ok();
   };
   // An operation in flight (its lock held) is never a finding: its dirs may
   // exist before its record does.

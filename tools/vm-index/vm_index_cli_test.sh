@@ -36,9 +36,14 @@ out=$("$tool" get web | "$tool" put 2>&1) || die "get|put: $out"
 out=$("$tool" get nope 2>"$tmp/err"); rc=$?
 [[ $rc -eq 1 && -z $out && $(cat "$tmp/err") == 'vm-index: vm "nope": not found' ]] ||
   die "unknown ref: rc=$rc out=$out err=$(cat "$tmp/err")"
-out=$(CHTOOLS_ROOT_DIR=$tmp/missing "$tool" ls 2>"$tmp/err"); rc=$?
-[[ $rc -eq 1 && -z $out && $(cat "$tmp/err") == "vm-index: root dir $tmp/missing: No such file or directory" ]] ||
+# A fresh host: the root is made on first use, owner-only.
+out=$(CHTOOLS_ROOT_DIR=$tmp/missing/root "$tool" ls 2>"$tmp/err"); rc=$?
+[[ $rc -eq 0 && -z $(grep -v '^#' <<<"$out") && ! -s $tmp/err && $(stat -c %a "$tmp/missing/root") == 700 ]] ||
   die "missing root: rc=$rc out=$out err=$(cat "$tmp/err")"
+touch "$tmp/file"
+out=$(CHTOOLS_ROOT_DIR=$tmp/file "$tool" ls 2>"$tmp/err"); rc=$?
+[[ $rc -eq 1 && -z $out && $(cat "$tmp/err") == *"$tmp/file"*"not a directory"* ]] ||
+  die "root is a file: rc=$rc out=$out err=$(cat "$tmp/err")"
 out=$(printf 'vm {\n  id: 7\n}\n' | "$tool" put 2>"$tmp/err"); rc=$?
 [[ $rc -eq 1 && -z $out && $(head -1 "$tmp/err") == 'vm-index: <stdin>:2:7: Expected string, got: 7' ]] ||
   die "malformed: rc=$rc out=$out err=$(cat "$tmp/err")"
@@ -54,15 +59,17 @@ for args in "" "frobnicate" "--bogus ls" "ls extra" "ls --repair" "get --state=r
     die "usage '$args': rc=$rc out=$out err=$(cat "$tmp/err")"
 done
 
-# --- A live CH process (a stand-in whose argv[0] is cloud-hypervisor and
-# whose argv holds the VM's api.sock, which is what FindChProcess checks).
+# --- A live CH process whose api.sock is gone: a stand-in named in ch.pid,
+# whose argv holds the VM's api.sock and which holds the VM's disk open
+# (what FindChProcess checks when nothing listens on the socket).
 run=$tmp/run/cloudhypervisor/3f9c0a1b2c3d4e5f
 mkdir -p "$run"
-(exec -a cloud-hypervisor sh -c 'sleep 600; :' x --api-socket "$run/api.sock") &
+touch "$run/cow.raw"
+(exec -a cloud-hypervisor sh -c 'exec 3<"$0"; sleep 600; :' "$run/cow.raw" --api-socket "$run/api.sock") &
 fake_pid=$!
 echo "$fake_pid" > "$run/ch.pid"
-for _ in $(seq 50); do  # until the exec has happened
-  [[ $(tr '\0' ' ' < /proc/$fake_pid/cmdline) == cloud-hypervisor* ]] && break
+for _ in $(seq 50); do  # until the disk is open
+  [[ $(readlink /proc/$fake_pid/fd/3) == "$run/cow.raw" ]] && break
   sleep 0.1
 done
 out=$("$tool" ls --state=running --format=textproto); rc=$?
@@ -70,7 +77,7 @@ out=$("$tool" ls --state=running --format=textproto); rc=$?
    $out == *"api_socket: \"$run/api.sock\""* && $out != *'"db"'* ]] ||
   die "ls --state=running: rc=$rc out=$out"
 out=$("$tool" rm web 2>"$tmp/err"); rc=$?
-[[ $rc -eq 1 && -z $out && $(cat "$tmp/err") == "vm-index: vm \"web\": refusing to remove: Cloud Hypervisor is running as pid $fake_pid; stop it first (ch-launch stop web)" ]] ||
+[[ $rc -eq 1 && -z $out && $(cat "$tmp/err") == "vm-index: vm \"web\": rm: refusing to remove: Cloud Hypervisor is running as pid $fake_pid; stop it first (ch-launch stop web)" ]] ||
   die "rm live: rc=$rc out=$out err=$(cat "$tmp/err")"
 "$tool" get web >/dev/null || die "rm of a live VM removed the record"
 # fsck: recorded CREATED but alive.
