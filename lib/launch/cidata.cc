@@ -86,7 +86,11 @@ absl::StatusOr<CidataFiles> BuildCidataFiles(
         absl::StrAppend(&c, "    addresses:\n      - ", n.ipv4().ip(), "/",
                         n.ipv4().prefix(), "\n");
         if (!n.ipv4().gateway().empty()) {
-          absl::StrAppend(&c, "    routes:\n      - to: default\n        via: ",
+          // Not netplan's `to: default`: cloud-init 22.4's own v2 parser
+          // (used by its networkd, eni and sysconfig renderers) rejects it as
+          // "not a valid ip address"; every reader takes 0.0.0.0/0.
+          absl::StrAppend(&c,
+                          "    routes:\n      - to: 0.0.0.0/0\n        via: ",
                           n.ipv4().gateway(), "\n");
         }
         if (!dns.empty()) {

@@ -1,6 +1,8 @@
 // The three cloud-init NoCloud files of a cloud-image VM (reference 4.5),
 // byte-exact with cocoon's except RequiredForOnline=, which systemd-networkd
-// reads only under [Link] (cocoon put it under [Network], reference 7.9).
+// reads only under [Link] (cocoon put it under [Network], reference 7.9), and
+// the default route, written `to: 0.0.0.0/0` (cocoon's `to: default` is
+// netplan-only: cloud-init 22.4's networkd, eni and sysconfig renderers fail).
 #ifndef CHTOOLS_LIB_LAUNCH_CIDATA_H_
 #define CHTOOLS_LIB_LAUNCH_CIDATA_H_
 

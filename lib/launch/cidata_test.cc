@@ -36,7 +36,8 @@ TEST(CidataTest, WorkedExample) {
   EXPECT_EQ(f.meta_data.size(), 52u);
   ExpectGolden("web-1.meta-data.golden", f.meta_data);
   ASSERT_TRUE(f.network_config.has_value());
-  EXPECT_EQ(f.network_config->size(), 311u);
+  // cocoon's 311 bytes with `to: 0.0.0.0/0` for `to: default`.
+  EXPECT_EQ(f.network_config->size(), 313u);
   ExpectGolden("web-1.network-config.golden", *f.network_config);
   // cocoon's 677 bytes plus "[Link]\n" and a blank line per NIC.
   EXPECT_EQ(f.user_data.size(), 677u + 2 * 14);
@@ -90,6 +91,17 @@ TEST(CidataTest, NetworkConfigGatewayOptional) {
   ASSERT_OK_AND_ASSIGN(CidataFiles f, BuildCidataFiles(vm, "", {"8.8.8.8"}));
   EXPECT_THAT(*f.network_config, Not(HasSubstr("routes:")));
   EXPECT_THAT(*f.network_config, HasSubstr("- 8.8.8.8"));
+}
+
+// cloud-init 22.4 fails on netplan's `to: default` outside its netplan
+// renderer; cidata_cloudinit_test runs the real renderers.
+TEST(CidataTest, DefaultRouteIsAnAddressEveryRendererParses) {
+  ASSERT_OK_AND_ASSIGN(CidataFiles f, BuildCidataFiles(Web1(), "", kDns));
+  EXPECT_THAT(
+      *f.network_config,
+      HasSubstr(
+          "    routes:\n      - to: 0.0.0.0/0\n        via: 10.88.0.1\n"));
+  EXPECT_THAT(*f.network_config, Not(HasSubstr("default")));
 }
 
 TEST(CidataTest, BadPrefixIsAnInputError) {
