@@ -21,8 +21,13 @@ for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
     || missing+=("$p")
 done
+if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi
 if ((${#missing[@]})); then
-  if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+# cloud-init is here for its parsers only: it must never configure this host
+# if it is ever booted with an init that runs cloud-init's services.
+if [[ -d /etc/cloud && ! -e /etc/cloud/cloud-init.disabled ]]; then
+  $SUDO touch /etc/cloud/cloud-init.disabled
 fi
