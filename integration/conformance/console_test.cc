@@ -143,6 +143,50 @@ TEST_F(ConsoleTest, Gotcha13LeftoverSocketFileFailsCreateButKeepsConfig) {
   EXPECT_OK(sim_->client().Delete());
 }
 
+// Section 5: CH copies guest bytes unchanged (its PTY is raw), and a Linux
+// guest's console sends "\r\n" (tty ONLCR, the kernel console's own CR), so
+// every line a client reads ends in "\r\n", never in a bare "\n".
+size_t BareLineFeeds(absl::string_view s) {
+  size_t n = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r')) ++n;
+  }
+  return n;
+}
+
+TEST_F(ConsoleTest, GuestLinesEndInCrLfOnPtyAndSerialSocket) {
+  json c = BootableConfig(sim_->dir(), "Pty");
+  c["serial"] = {{"mode", "Socket"}, {"socket", sim_->Join("serial.sock")}};
+  ASSERT_OK(sim_->client().Create(c));
+  ASSERT_OK_AND_ASSIGN(json info, sim_->client().Info());
+  UniqueFd pty = OpenPty(info["config"]["console"]["file"]);
+  ASSERT_OK(sim_->client().Boot());
+  // The PTY kept the boot messages for us; the answer follows them.
+  Send(pty.get(), "hostname\n");
+  std::string out =
+      ReadUntil(pty.get(), "~# sim\r\nroot@sim:~# ", absl::Seconds(10));
+  EXPECT_THAT(out, HasSubstr("] Linux version 6.1.0-chsim"));
+  EXPECT_THAT(out, HasSubstr("~# sim\r\nroot@sim:~# ")) << out;
+  EXPECT_EQ(BareLineFeeds(out), 0u) << out;
+
+  UniqueFd sock = ConnectUnix(sim_->Join("serial.sock"));
+  Send(sock.get(), "hostname\n");
+  out = ReadUntil(sock.get(), "sim\r\nroot@sim:~# ", absl::Seconds(10));
+  EXPECT_EQ(out, "sim\r\nroot@sim:~# ");
+}
+
+TEST_F(ConsoleTest, GuestLinesEndInCrLfInAFileOutput) {
+  json c = BootableConfig(sim_->dir(), "Off");
+  std::string log = sim_->Join("console.log");
+  c["console"] = {{"mode", "File"}, {"file", log}};
+  ASSERT_OK(sim_->client().Create(c));
+  ASSERT_OK(sim_->client().Boot());
+  std::string out = ReadFile(log);
+  EXPECT_THAT(out, HasSubstr("\r\nchsim guest sim ready\r\n\r\nroot@sim:~# "))
+      << out;
+  EXPECT_EQ(BareLineFeeds(out), 0u) << out;
+}
+
 TEST(Gotcha13Cli, LeftoverSerialSocketExits1) {
   chapi::testing::SocketDir dir;
   WriteFile(dir.Join("k"), "k");

@@ -74,6 +74,7 @@ TEST_F(NetnsTapTest, AttachesToThatVeryMultiQueueTap) {
   ASSERT_EQ(host_before.count("tapmq"), 0u);
   chapi::testing::SocketDir files;
   ASSERT_OK_AND_ASSIGN(auto sim, Sim::Start(CliBoot(files.path(), path_)));
+  ASSERT_OK(sim->WaitRunning());
   ASSERT_OK_AND_ASSIGN(nlohmann::json info, sim->client().Info());
   ASSERT_EQ(info["state"], "Running");
   EXPECT_EQ(info["config"]["net"][0]["tap"], "tapmq");
@@ -107,8 +108,8 @@ TEST_F(NetnsTapTest, WrongNamespaceGetsAUselessNewTap) {
   ASSERT_OK_AND_ASSIGN(auto wrong, ScratchNetns::Create());
   chapi::testing::SocketDir files;
   ASSERT_OK_AND_ASSIGN(auto sim, Sim::Start(CliBoot(files.path(), wrong->path())));
-  // The socket is up before the boot (gotcha 1): vm.info waits for it.
-  ASSERT_OK(sim->client().Info().status());
+  // The socket is up before the boot (gotcha 1): wait for the VM.
+  ASSERT_OK(sim->WaitRunning());
   pid_t pid = sim->child().pid();
   EXPECT_FALSE(SameFile(absl::StrCat("/proc/", pid, "/ns/net"), path_));
   EXPECT_EQ(TunAttachments(pid), std::multiset<std::string>({"tapmq", "tapmq"}));

@@ -9,7 +9,9 @@
 
 #include <cstring>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "integration/conformance/sim_fixture.h"
@@ -74,9 +76,60 @@ TEST(Gotcha01SocketFirst, SlowBindKnobStillServes) {
   ASSERT_OK(sim->client().Ping());
 }
 
-TEST(Gotcha01SocketFirst, EarlyRequestsQueueBehindTheCliBoot) {
-  // The socket accepts before main has created and booted the VM; a request
-  // sent at once waits for that work instead of seeing "not created".
+// Section 1.1 steps 7-8: the socket serves before main has created and
+// booted the command-line VM, so an early request sees the empty Vmm, then
+// the config alone (state Created), then the running VM. CHSIM_BOOT_DELAY_MS
+// widens that window (N ms before create, N ms more before boot).
+TEST(Gotcha01SocketFirst, EarlyRequestsSeeNoVmThenCreatedThenRunning) {
+  chapi::testing::SocketDir files;
+  WriteFile(files.Join("k"), "k");
+  MakeRawDisk(files.Join("d.raw"));
+  SimOptions o;
+  o.args = {
+      "--kernel",  files.Join("k"), "--disk",   "path=" + files.Join("d.raw"),
+      "--console", "pty",           "--serial", "off"};
+  o.extra_env = {"CHSIM_BOOT_DELAY_MS=500"};
+  absl::Time start = absl::Now();
+  ASSERT_OK_AND_ASSIGN(auto sim, Sim::Start(o));
+  ASSERT_OK_AND_ASSIGN(chapi::HttpResponse first, sim->Raw("GET", "vm.info"));
+  EXPECT_EQ(first.status, 500);
+  EXPECT_EQ(
+      first.body,
+      R"(["Error from API","The VM info is not available","VM is not created"])");
+  // Poll until Running, recording each new answer: no VM, Created, Running.
+  std::vector<std::string> seen;
+  absl::Duration running_after;
+  while (absl::Now() - start < absl::Seconds(10)) {
+    ASSERT_OK_AND_ASSIGN(chapi::HttpResponse r, sim->Raw("GET", "vm.info"));
+    std::string what = r.status == 500 ? r.body : "";
+    if (r.status == 200) {
+      nlohmann::json info = nlohmann::json::parse(r.body);
+      what = info["state"];
+      if (what == "Created") {
+        EXPECT_TRUE(info["device_tree"].is_null());
+        // Consoles are made at create: the PTY path is already there.
+        EXPECT_TRUE(absl::StartsWith(
+            std::string(info["config"]["console"]["file"]), "/dev/pts/"))
+            << info["config"]["console"];
+      }
+    }
+    if (seen.empty() || seen.back() != what) seen.push_back(what);
+    if (what == "Running") {
+      running_after = absl::Now() - start;
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_EQ(
+      seen,
+      std::vector<std::string>(
+          {R"(["Error from API","The VM info is not available","VM is not created"])",
+           "Created", "Running"}));
+  EXPECT_GE(running_after, absl::Milliseconds(1000))
+      << "500 ms before create + 500 ms before boot";
+}
+
+TEST(Gotcha01SocketFirst, CliVmRunsAfterTheDefaultWindow) {
   chapi::testing::SocketDir files;
   WriteFile(files.Join("k"), "k");
   MakeRawDisk(files.Join("d.raw"));
@@ -84,6 +137,7 @@ TEST(Gotcha01SocketFirst, EarlyRequestsQueueBehindTheCliBoot) {
   o.args = {"--kernel", files.Join("k"), "--disk", "path=" + files.Join("d.raw"),
             "--console", "off"};
   ASSERT_OK_AND_ASSIGN(auto sim, Sim::Start(o));
+  ASSERT_OK(sim->WaitRunning(absl::Seconds(5)));
   ASSERT_OK_AND_ASSIGN(nlohmann::json info, sim->client().Info());
   EXPECT_EQ(info["state"], "Running");
 }

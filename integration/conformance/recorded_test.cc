@@ -116,6 +116,7 @@ TEST(RecordedInfoTest, InfoOfTheReferenceExample) {
             "path=" + files.Join("a.raw"), "--net", "tap=tap0,mac=52:54:00:12:34:56",
             "--serial", "pty", "--console", "off"};
   ASSERT_OK_AND_ASSIGN(auto sim, Sim::Start(o));
+  ASSERT_OK(sim->WaitRunning());
   ASSERT_OK_AND_ASSIGN(json got, sim->client().Info());
   json want = json::parse(LoadRecorded("vm_info_running").body);
 

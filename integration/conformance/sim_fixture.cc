@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "lib/base/unique_fd.h"
 #include "lib/chapi/wait_socket.h"
@@ -81,6 +82,30 @@ std::optional<process::ExitInfo> Sim::WaitExit(absl::Duration timeout) {
   absl::StatusOr<std::optional<process::ExitInfo>> r = child_.WaitFor(timeout);
   if (!r.ok()) return std::nullopt;
   return *r;
+}
+
+absl::Status Sim::WaitRunning(absl::Duration timeout) {
+  absl::Time deadline = absl::Now() + timeout;
+  std::string last;
+  while (true) {
+    absl::StatusOr<nlohmann::json> info = client_->Info();
+    if (info.ok()) {
+      if ((*info)["state"] == "Running") return absl::OkStatus();
+      last = (*info)["state"].dump();
+    } else if (chapi::GetChError(info.status()).has_value()) {
+      last = std::string(info.status().message());  // "VM is not created"
+    } else {
+      return absl::Status(info.status().code(),
+                          absl::StrCat(info.status().message(),
+                                       "; simulator stderr: ", Stderr()));
+    }
+    if (absl::Now() >= deadline) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("VM not Running after ", absl::FormatDuration(timeout),
+                       "; last vm.info: ", last));
+    }
+    absl::SleepFor(absl::Milliseconds(5));
+  }
 }
 
 std::string Sim::Stderr() const { return ReadFile(dir_.Join("err")); }

@@ -49,6 +49,12 @@ class Sim {
   process::Child& child() { return child_; }
   // Waits up to `timeout` for the process to exit; nullopt if still running.
   std::optional<process::ExitInfo> WaitExit(absl::Duration timeout = absl::Seconds(10));
+  // Polls vm.info until the VM is Running. A VM given on the command line
+  // is created and booted only after the socket accepts (CH's window, widened
+  // by CHSIM_BOOT_DELAY_MS), so tests that start one call this first.
+  // DeadlineExceeded after `timeout`; a transport error (the simulator
+  // exited, e.g. a failed boot) is returned as is, with its stderr.
+  absl::Status WaitRunning(absl::Duration timeout = absl::Seconds(10));
   std::string Stderr() const;
   std::string Stdout() const;
 

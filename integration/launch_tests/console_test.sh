@@ -32,7 +32,7 @@ ms=$(( ($(date +%s%N) - start_ns) / 1000000 ))
 # Interactive: drive ch-console on a pty.
 chpid=$(cat "$T"/run/cloudhypervisor/*/ch.pid)
 run python3 - "$CONSOLE" "$host" "$chpid" <<'PY'
-import os, pty, select, sys, termios, time, fcntl, struct
+import os, pty, re, select, sys, termios, time, fcntl, struct
 console, host, chpid = sys.argv[1], sys.argv[2], sys.argv[3]
 
 def console_pty_size():
@@ -60,16 +60,18 @@ def session(args, keys, kill=False):
     before = termios.tcgetattr(fd)
     out = b""
     def read_until(pat, timeout=5):
+        # pat: bytes, or a compiled bytes regex.
         nonlocal out
+        found = lambda: pat.search(out) if hasattr(pat, "search") else pat in out
         end = time.time() + timeout
-        while pat not in out and time.time() < end:
+        while not found() and time.time() < end:
             r, _, _ = select.select([fd], [], [], 0.1)
             if r:
                 try:
                     out += os.read(fd, 4096)
                 except OSError:
                     break
-        return pat in out
+        return bool(found())
     assert read_until(b"escape sequence"), out
     raw = termios.tcgetattr(fd)
     assert not (raw[3] & termios.ECHO) and not (raw[3] & termios.ICANON), "not raw"
@@ -90,7 +92,9 @@ def session(args, keys, kill=False):
     assert after == before, "terminal not restored"
     return os.waitstatus_to_exitcode(status), out
 
-code, out = session([], [(b"hostname\r", host.encode() + b"\nroot@"),
+# The guest ends its lines in "\r\n" (like a real one); accept "\n" too.
+answer = re.compile(re.escape(host.encode()) + rb"\r?\nroot@")
+code, out = session([], [(b"hostname\r", answer),
                          (b"\x1d?", b"disconnect"),
                          (b"\x1d.", None)])
 assert code == 0, code

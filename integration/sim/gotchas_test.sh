@@ -53,6 +53,7 @@ truncate -s 16M "$t/d.raw"
   --disk path="$t/d.raw" --serial socket="$t/ser.sock" --console off 2>/dev/null &
 pid=$!; pids+=($pid)
 wait_sock "$t/b.sock"
+wait_running "$t/b.sock"
 python3 - "$t/ser.sock" <<'PY' || die "serial socket semantics"
 import socket, sys, time
 def conn():
@@ -68,7 +69,7 @@ b = conn(); time.sleep(0.2)
 assert a.recv(10) == b"", "old client not shut down"
 b.sendall(b"hostname\n")
 out = until_prompt(b)
-assert out.startswith(b"s1\n"), out
+assert out == b"s1\r\nroot@s1:~# ", out   # a Linux guest's serial sends CRLF
 PY
 # vm.boot after a snapshot re-creates the outputs: the socket path is taken.
 mkdir "$t/snap"
@@ -119,6 +120,7 @@ out=$(CHSIM_FAIL_RESTORE=1 "$sim" --api-socket "$t/f2.sock" --restore source_url
 CHSIM_CRASH_IN_SNAPSHOT=1 CHSIM_FAIL_RESUME=1 "$sim" --api-socket "$t/x.sock" --kernel "$t/k" \
   --memory size=64M --console off 2>/dev/null & pid=$!; pids+=($pid)
 wait_sock "$t/x.sock"
+wait_running "$t/x.sock"
 [[ $(api "$t/x.sock" PUT vm.pause) == '204 ' ]] || die "pause x"
 [[ $(api "$t/x.sock" PUT vm.resume) == *'"simulated failure (CHSIM_FAIL_RESUME=1)"]' ]] || die "fail resume"
 mkdir "$t/snap2"
@@ -132,6 +134,7 @@ wait_exit $pid; [[ $rc == 137 ]] || die "crash in snapshot: rc=$rc"
 CHSIM_SPARSE_MEMORY_RANGES=1 "$sim" --api-socket "$t/m.sock" --kernel "$t/k" \
   --memory size=32M --console off 2>/dev/null & pid=$!; pids+=($pid)
 wait_sock "$t/m.sock"
+wait_running "$t/m.sock"
 mkdir "$t/sparse"
 [[ $(api "$t/m.sock" PUT vm.pause) == '204 ' ]] || die "pause m"
 [[ $(api "$t/m.sock" PUT vm.snapshot '{"destination_url":"file://'"$t/sparse"'"}') == '204 ' ]] \
@@ -142,6 +145,49 @@ kill $pid; wait_exit $pid
 size=$(stat -c %s "$t/snap/memory-ranges")
 [[ $size -gt 0 && $(( $(stat -c '%b * %B' "$t/snap/memory-ranges") )) -ge $size ]] \
   || die "default not dense: $(stat -c '%s bytes, %b blocks of %B' "$t/snap/memory-ranges")"
+
+# --- Gotcha 1 window: the socket answers before the command-line VM exists.
+# CHSIM_BOOT_DELAY_MS=500: no VM for 500 ms, then Created (config and PTY,
+# not booted) for 500 ms more, then Running.
+start_ns=$(date +%s%N)
+CHSIM_BOOT_DELAY_MS=500 "$sim" --api-socket "$t/w.sock" --kernel "$t/k" \
+  --cmdline cocoon.hostname=w1 --console pty --serial off 2>/dev/null & pid=$!; pids+=($pid)
+wait_sock "$t/w.sock"
+out=$(api "$t/w.sock" GET vm.info)
+[[ $out == '500 ["Error from API","The VM info is not available","VM is not created"]' ]] \
+  || die "vm.info as the socket accepts: $out"
+seen=()
+for _ in $(seq 200); do
+  out=$(api "$t/w.sock" GET vm.info)
+  case $out in
+    '500 ["Error from API","The VM info is not available","VM is not created"]') s=none ;;
+    200*) s=$(echo "${out#200 }" | json 'd["state"]')
+          if [[ $s == Created ]]; then
+            [[ $(echo "${out#200 }" | json 'd["config"]["console"]["file"]') == /dev/pts/* ]] \
+              || die "no PTY while Created: $out"
+          fi ;;
+    *) die "vm.info in the window: $out" ;;
+  esac
+  [[ ${#seen[@]} -gt 0 && ${seen[-1]} == "$s" ]] || seen+=("$s")
+  [[ $s == Running ]] && break
+  sleep 0.02
+done
+ms=$(( ($(date +%s%N) - start_ns) / 1000000 ))
+[[ "${seen[*]}" == "none Created Running" ]] || die "states seen in the window: ${seen[*]}"
+(( ms >= 1000 )) || die "Running after $ms ms, before 500 + 500 ms"
+pty=$(api "$t/w.sock" GET vm.info | cut -c5- | json 'd["config"]["console"]["file"]')
+[[ $(con "$pty" hostname) == w1 ]] || die "guest after the window"
+kill $pid; wait_exit $pid; [[ $rc == 0 ]] || die "SIGTERM w: rc=$rc"
+# A vm.create sent in the window wins; the command line's create then fails
+# and CH exits 1 with its chain (the socket stays).
+CHSIM_BOOT_DELAY_MS=500 "$sim" --api-socket "$t/v.sock" --kernel "$t/k" --console off \
+  2>"$t/v.err" & pid=$!; pids+=($pid)
+wait_sock "$t/v.sock"
+[[ $(api "$t/v.sock" PUT vm.create '{"payload":{"kernel":"'"$t/k"'"}}') == '204 ' ]] \
+  || die "vm.create in the window"
+wait_exit $pid
+[[ $rc == 1 && $(<"$t/v.err") == *"  0: Failed to create VM"*"VM is already created"* && -S $t/v.sock ]] \
+  || die "CLI create after an API create: rc=$rc $(<"$t/v.err")"
 
 # Slow bind: the socket appears only after the delay.
 CHSIM_BIND_DELAY_MS=1500 "$sim" --api-socket "$t/s.sock" 2>/dev/null & pid=$!; pids+=($pid)

@@ -13,6 +13,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 
@@ -128,6 +129,14 @@ void Guest::Attach(ConsoleDevice* dev) {
   dev->SetInput([this, dev](absl::string_view b) { OnInput(dev, b); });
 }
 
+void Guest::Print(ConsoleDevice* dev, absl::string_view text) {
+  // A Linux guest never puts a bare "\n" on the wire: its serial/hvc tty has
+  // ONLCR on (shell output), and the kernel console itself turns "\n" into
+  // "\r\n" (uart_console_write, hvc_console_print). CH then copies the bytes
+  // unchanged: its PTY is raw, sockets and files carry bytes as they are.
+  dev->Write(absl::StrReplaceAll(text, {{"\n", "\r\n"}}));
+}
+
 std::string Guest::Prompt() const {
   return absl::StrCat("root@", memory_->ReadSlot(0), ":~# ");
 }
@@ -147,7 +156,7 @@ void Guest::Boot(absl::string_view hostname) {
                     hw.nic_macs[i], "\n");
   }
   absl::StrAppend(&msg, "\nchsim guest ", hostname, " ready\n\n");
-  for (ConsoleDevice* d : devices_) d->Write(absl::StrCat(msg, Prompt()));
+  for (ConsoleDevice* d : devices_) Print(d, absl::StrCat(msg, Prompt()));
 }
 
 void Guest::SetRunning(bool running) {
@@ -158,7 +167,7 @@ void Guest::SetRunning(bool running) {
 
 void Guest::PowerButton() {
   for (ConsoleDevice* d : devices_) {
-    d->Write("\n[  OK  ] Power button pressed: powering off.\n");
+    Print(d, "\n[  OK  ] Power button pressed: powering off.\n");
   }
   hooks_.poweroff();
 }
@@ -219,17 +228,17 @@ void Guest::Execute(ConsoleDevice* dev, const std::string& raw) {
       out = "usage: disk-marker set V | disk-marker get\n";
     }
   } else if (line == "poweroff") {
-    dev->Write("[  OK  ] Reached target Power-Off.\n");
+    Print(dev, "[  OK  ] Reached target Power-Off.\n");
     hooks_.poweroff();
     return;
   } else if (line == "reboot") {
-    dev->Write("[  OK  ] Reached target Reboot.\n");
+    Print(dev, "[  OK  ] Reached target Reboot.\n");
     hooks_.reboot();
     return;
   } else {
     out = absl::StrCat("-sh: ", w[0], ": command not found\n");
   }
-  dev->Write(absl::StrCat(out, Prompt()));
+  Print(dev, absl::StrCat(out, Prompt()));
 }
 
 static bool IsCidata(const std::string& path) {

@@ -75,6 +75,8 @@ class Guest {
   void Drain(ConsoleDevice* dev);
   void Execute(ConsoleDevice* dev, const std::string& line);
   std::string Prompt() const;
+  // Guest output as a Linux guest's console sends it: "\n" becomes "\r\n".
+  void Print(ConsoleDevice* dev, absl::string_view text);
 
   GuestMemory* memory_;
   Hooks hooks_;

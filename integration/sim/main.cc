@@ -107,6 +107,17 @@ absl::StatusOr<UniqueFd> BindApiSocket(const std::string& path) {
   return s;
 }
 
+// CHSIM_BOOT_DELAY_MS: the wait before the command-line VM is created and
+// again before it is booted. The default is not zero: CH too answers
+// requests before its command-line VM exists.
+absl::Duration BootDelay() {
+  constexpr int64_t kDefaultMs = 2;
+  const char* v = getenv("CHSIM_BOOT_DELAY_MS");
+  int64_t ms;
+  if (v == nullptr || !absl::SimpleAtoi(v, &ms) || ms < 0) ms = kDefaultMs;
+  return absl::Milliseconds(ms);
+}
+
 int Main(int argc, char** argv) {
   umask(077);
   std::vector<std::string> args(argv + 1, argv + argc);
@@ -188,7 +199,8 @@ int Main(int argc, char** argv) {
   // CHSIM_IGNORE_SIGTERM=1: a VMM that hangs on shutdown, so that launchers'
   // SIGKILL escalation can be tested (real CH handles SIGTERM).
   const char* ignore_term = getenv("CHSIM_IGNORE_SIGTERM");
-  const bool ignore_sigterm = ignore_term != nullptr && absl::string_view(ignore_term) == "1";
+  const bool ignore_sigterm =
+      ignore_term != nullptr && absl::string_view(ignore_term) == "1";
   loop.Watch(sigfd.get(), POLLIN, [&](short) {
     signalfd_siginfo info;
     if (read(sigfd.get(), &info, sizeof(info)) != sizeof(info)) return;
@@ -197,13 +209,23 @@ int Main(int argc, char** argv) {
   });
 
   if (one("kernel") || one("firmware")) {
-    absl::StatusOr<Json> config = VmConfigFromCli(cli->values);
-    if (!config.ok()) Fail(Head("Error parsing config", config.status()));
-    if (absl::Status s = vmm.Create(*config); !s.ok()) {
-      Fail(Head("Failed to create VM", s));
-    }
-    if (absl::Status s = vmm.Boot(); !s.ok())
-      Fail(Head("Failed to boot VM", s));
+    // CH's main thread parses the VM options and sends VmCreate, then VmBoot,
+    // to the VMM thread only after the HTTP thread is already serving, so an
+    // early request sees "VM is not created", then state Created, then
+    // Running. Timers on the one loop keep that window open while requests
+    // are answered.
+    const absl::Duration step = BootDelay();
+    loop.After(step, [&] {
+      absl::StatusOr<Json> config = VmConfigFromCli(cli->values);
+      if (!config.ok()) Fail(Head("Error parsing config", config.status()));
+      if (absl::Status s = vmm.Create(*config); !s.ok()) {
+        Fail(Head("Failed to create VM", s));
+      }
+      loop.After(step, [&] {
+        if (absl::Status s = vmm.Boot(); !s.ok())
+          Fail(Head("Failed to boot VM", s));
+      });
+    });
   } else if (auto r = one("restore")) {
     absl::StatusOr<Json> rc = RestoreConfigFromCli(*r);
     if (!rc.ok()) Fail(Head("Error parsing config", rc.status()));

@@ -5,7 +5,8 @@ the guest console over a PTY path or a serial unix socket.
   sim_client.py api SOCK METHOD ENDPOINT [BODY]   -> prints "<status> <body>"
   sim_client.py raw SOCK REQUEST_BYTES             -> prints the raw response
   sim_client.py console TARGET CMD...              -> prints each command's
-      output (prompt stripped); TARGET is /dev/pts/N or a socket path.
+      output (prompt stripped, the guest's "\r\n" line ends printed as
+      "\n"); TARGET is /dev/pts/N or a socket path.
 """
 import os
 import select
@@ -112,8 +113,9 @@ class Console:
         out, ok = self.read_until_prompt()
         if not ok:
             return out
-        # Drop the trailing prompt line.
-        return out[: out.rfind("root@")]
+        # Drop the trailing prompt line; a real guest ends lines in "\r\n"
+        # (README "Guest console protocol"), the callers compare "\n" lines.
+        return out[: out.rfind("root@")].replace("\r\n", "\n")
 
 
 def main():

@@ -65,6 +65,7 @@ unshare -n "$sim" --api-socket "$t/d.sock" --cpus boot=2,max=2 --memory size=128
   --rng src=/dev/urandom --watchdog --balloon size=33554432,deflate_on_oom=on \
   --serial off --console pty 2>"$t/d.err" & pid=$!; pids+=($pid)
 wait_sock "$t/d.sock"
+wait_running "$t/d.sock"
 info=$(api "$t/d.sock" GET vm.info); info=${info#200 }
 [[ $(echo "$info" | json 'd["state"]') == Running ]] || die "state: $info"
 [[ $(echo "$info" | json 'd["config"]["disks"][0]["id"], d["config"]["net"][0]["id"]') == "_disk0 _net1" ]] \
@@ -133,6 +134,7 @@ CHSIM_IGNORE_POWER_BUTTON=1 "$sim" --api-socket "$t/g.sock" --cpus boot=2,max=2 
   --firmware "$t/k" --serial socket="$t/console.sock" --console off 2>"$t/g.err" &
 pid=$!; pids+=($pid)
 wait_sock "$t/g.sock"
+wait_running "$t/g.sock"
 [[ -S $t/console.sock ]] || die "serial socket missing"
 out=$(con "$t/console.sock" hostname "disk-marker set q-one" "disk-marker get")
 [[ $out == $'web-1\nq-one' ]] || die "firmware guest: $out"

@@ -20,6 +20,17 @@ wait_sock() {  # wait_sock PATH: up to 5 s for the API socket to answer
   done
   die "socket $1 never answered"
 }
+wait_running() {  # wait_running PATH: up to 5 s for vm.info to say Running
+  # A VM from the command line is created and booted only after the socket
+  # answers (CHSIM_BOOT_DELAY_MS, README "Gotchas" 1), as with CH.
+  local out
+  for _ in $(seq 100); do
+    out=$(api "$1" GET vm.info 2>/dev/null)
+    [[ $out == 200* && $(echo "${out#200 }" | json 'd["state"]') == Running ]] && return 0
+    sleep 0.05
+  done
+  die "VM behind $1 never Running: $out"
+}
 wait_exit() {  # wait_exit PID: up to 5 s; sets rc to its exit code
   local st
   for _ in $(seq 100); do
