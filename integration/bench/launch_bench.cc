@@ -33,6 +33,7 @@
 #include "lib/config/config.h"
 #include "lib/index/index.h"
 #include "lib/process/spawn.h"
+#include "lib/vm/boot_wait.h"
 #include "lib/vm/env.h"
 #include "lib/vm/host.h"
 #include "lib/vm/lifecycle.h"
@@ -145,9 +146,13 @@ int main(int argc, char** argv) {
     }
     absl::Time t1 = absl::Now();
     chtools::chapi::Client c(api, absl::Seconds(5));
-    auto info = c.Info();
+    // The same wait start does: CH serves before it has booted the VM.
+    if (auto s = chtools::vm::WaitRunning(c, child->pidfd(), absl::Now() + absl::Seconds(5),
+                                          [] { return absl::Now(); });
+        !s.ok()) {
+      Die(absl::StrCat("bare sim did not boot: ", s.message()));
+    }
     absl::Time t2 = absl::Now();
-    if (!info.ok() || info->value("state", "") != "Running") Die("bare sim did not boot");
     to_socket.push_back(Ms(t1 - t0));
     to_running.push_back(Ms(t2 - t0));
     absl::Time t3 = absl::Now();

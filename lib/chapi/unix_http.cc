@@ -190,6 +190,10 @@ std::optional<std::string> HttpResponse::Header(absl::string_view name) const {
   return std::nullopt;
 }
 
+namespace {
+absl::StatusOr<HttpResponse> ReadResponse(int fd, absl::Time deadline, const std::string& what);
+}  // namespace
+
 absl::StatusOr<HttpResponse> UnixHttpRequest(absl::string_view socket_path,
                                              absl::string_view method,
                                              absl::string_view target,
@@ -217,6 +221,7 @@ absl::StatusOr<HttpResponse> UnixHttpRequest(absl::string_view socket_path,
   absl::StrAppend(&request, "\r\n", body);
 
   size_t sent = 0;
+  absl::Status send_error;
   while (sent < request.size()) {
     ssize_t n = ::send(fd.get(), request.data() + sent, request.size() - sent,
                        MSG_NOSIGNAL);
@@ -236,12 +241,23 @@ absl::StatusOr<HttpResponse> UnixHttpRequest(absl::string_view socket_path,
       continue;
     }
     int err = errno;
-    return absl::UnavailableError(absl::StrCat(
+    send_error = absl::UnavailableError(absl::StrCat(
         what, ": sending the request failed: ", strerror(err),
         sent == 0 ? "" : "; the request may or may not have been carried out"));
+    break;
   }
+  // A server may answer and close before it has read the whole request (a
+  // body over its limit): its answer, when there is one, is the result.
+  absl::StatusOr<HttpResponse> resp = ReadResponse(fd.get(), deadline, what);
+  if (!send_error.ok() && !resp.ok()) return send_error;
+  return resp;
+}
 
-  Reader r(fd.get(), deadline, what);
+namespace {
+
+absl::StatusOr<HttpResponse> ReadResponse(int fd, absl::Time deadline,
+                                          const std::string& what) {
+  Reader r(fd, deadline, what);
   HttpResponse resp;
   size_t head_end;
   while (true) {
@@ -276,4 +292,5 @@ absl::StatusOr<HttpResponse> UnixHttpRequest(absl::string_view socket_path,
   return resp;
 }
 
+}  // namespace
 }  // namespace chtools::chapi
