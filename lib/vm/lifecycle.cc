@@ -251,7 +251,10 @@ absl::StatusOr<Vm> StartVm(const Env& env, absl::string_view id) {
   child->Detach();  // CH outlives us; init (or the subreaper) reaps it.
   done->set_run_dir(p.run_dir);
   done->set_log_dir(p.log_dir);
-  return WithRuntime(*done, p, pid);
+  // Through a wrapper that runs CH as its child, CH is the listener, not the
+  // process spawned: report the one every later command will find.
+  absl::StatusOr<std::optional<ChProcess>> ch = FindCh(env, *done);
+  return WithRuntime(*done, p, ch.ok() && ch->has_value() ? (*ch)->pid() : pid);
 }
 
 absl::StatusOr<Vm> StopVm(const Env& env, absl::string_view id, absl::Duration timeout) {
