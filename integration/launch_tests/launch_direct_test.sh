@@ -10,6 +10,25 @@ trap 'cleanup; ip netns del "$ns" 2>/dev/null' EXIT
 ip -n "$ns" tuntap add dev tap0 mode tap multi_queue || die "tuntap"
 ip -n "$ns" link set tap0 up || die "tap up"
 
+# A tap that exists as single-queue cannot serve 2 vCPUs (4 queues): said at
+# create, not at start; nothing is made. With 1 vCPU it is fine.
+ip -n "$ns" tuntap add dev sq0 mode tap || die "tuntap sq0"
+run "$LAUNCH" create --name sq --cpu 2 --kernel "$T/img/vmlinuz" --initrd "$T/img/initrd.img" \
+  --nic "tap=sq0,netns=$ns"
+[[ $rc == 1 && -z $out && $err == *'vm "sq": create: network[0].tap: sq0 exists in /var/run/netns/'"$ns"' as a single-queue tap, but 2 vCPUs need 4 queues'* ]] \
+  || die "single-queue tap with 2 vCPUs"
+[[ -z $(ls -A "$T/run/cloudhypervisor" 2>/dev/null) ]] || die "the refused create left a run dir"
+run "$LAUNCH" create --name sq --cpu 1 --kernel "$T/img/vmlinuz" --initrd "$T/img/initrd.img" \
+  --nic "tap=sq0,netns=$ns"
+[[ $rc == 0 ]] || die "single-queue tap with 1 vCPU"
+run "$LAUNCH" rm sq
+[[ $rc == 0 ]] || die "rm sq"
+# A netns that is not one is refused.
+run "$LAUNCH" create --name badns --cpu 1 --kernel "$T/img/vmlinuz" --initrd "$T/img/initrd.img" \
+  --nic "tap=t9,netns=/etc/hostname"
+[[ $rc == 1 && $err == *"network[0].netns_path: /etc/hostname is not a network namespace"* ]] \
+  || die "a file as netns"
+
 run "$LAUNCH" create --name web --cpu 2 --memory 512M --storage 10G \
   --kernel "$T/img/vmlinuz" --initrd "$T/img/initrd.img" \
   --layer "$T/img/layer0.erofs" --layer "$T/img/layer1.erofs" \

@@ -17,6 +17,7 @@
 #include "lib/vm/disks.h"
 #include "lib/vm/op_lock.h"
 #include "lib/vm/paths.h"
+#include "lib/vm/tap.h"
 
 namespace chtools::vm {
 namespace {
@@ -163,6 +164,10 @@ absl::StatusOr<Vm> CreateVm(const Env& env, Vm in) {
     check.set_state(Vm::CREATED);
     RETURN_IF_ERROR(record::ValidateVm(check, ""));
   }
+
+  // The host side of the NICs, before anything is made (a single-queue tap
+  // would only fail at start).
+  RETURN_IF_ERROR(CheckNics(vm));
 
   Vm placeholder;
   placeholder.set_id(vm.id());
