@@ -285,6 +285,14 @@ class Checker {
     return absl::OkStatus();
   }
 
+  // A VM's dirs are derived from the parents and its id, not its record.
+  std::string RunDir(const Vm& vm) const {
+    return ctx_.vm_run_parent.empty() ? "" : absl::StrCat(ctx_.vm_run_parent, "/", vm.id());
+  }
+  std::string LogDir(const Vm& vm) const {
+    return ctx_.vm_log_parent.empty() ? "" : absl::StrCat(ctx_.vm_log_parent, "/", vm.id());
+  }
+
   absl::Status CheckOrphanDirs(const std::string& parent, bool run) {
     if (parent.empty()) return absl::OkStatus();
     absl::StatusOr<std::vector<std::string>> entries = store_.ListDir(parent);
@@ -293,7 +301,7 @@ class Checker {
       return entries.status();
     }
     absl::flat_hash_set<std::string> used;
-    for (const auto& [id, vm] : records_) used.insert(run ? vm.run_dir() : vm.log_dir());
+    for (const auto& [id, vm] : records_) used.insert(run ? RunDir(vm) : LogDir(vm));
     for (const std::string& e : *entries) {
       std::string path = parent + "/" + e;
       if (e == "db" || records_.contains(e) || used.contains(path)) continue;
@@ -309,14 +317,15 @@ class Checker {
   absl::Status CheckDirs() {
     for (const auto& [id, vm] : records_) {
       if (vm.state() == Vm::CREATING) continue;
-      if (!vm.run_dir().empty() && !PathExists(vm.run_dir())) {
-        Add("missing-run-dir", id, vm.run_dir(),
+      // Only records made by the tools (which name their dirs) have dirs.
+      if (!vm.run_dir().empty() && !RunDir(vm).empty() && !PathExists(RunDir(vm))) {
+        Add("missing-run-dir", id, RunDir(vm),
             absl::StrCat("vm \"", vm.config().name(), "\" (",
                          StateName(vm.state()), ") has no run dir"),
             false);
       }
-      if (!vm.log_dir().empty() && !PathExists(vm.log_dir())) {
-        Add("missing-log-dir", id, vm.log_dir(),
+      if (!vm.log_dir().empty() && !LogDir(vm).empty() && !PathExists(LogDir(vm))) {
+        Add("missing-log-dir", id, LogDir(vm),
             absl::StrCat("vm \"", vm.config().name(), "\" (",
                          StateName(vm.state()), ") has no log dir"),
             false);

@@ -10,6 +10,7 @@
 #include "lib/base/interrupt.h"
 #include "lib/base/status_macros.h"
 #include "lib/fs/files.h"
+#include "lib/fs/unix_socket.h"
 #include "lib/launch/cidata.h"
 #include "lib/launch/kernel_cmdline.h"
 #include "lib/record/ids.h"
@@ -18,6 +19,7 @@
 #include "lib/vm/op_lock.h"
 #include "lib/vm/paths.h"
 #include "lib/vm/tap.h"
+#include "lib/vm/trust.h"
 
 namespace chtools::vm {
 namespace {
@@ -165,6 +167,16 @@ absl::StatusOr<Vm> CreateVm(const Env& env, Vm in) {
     RETURN_IF_ERROR(record::ValidateVm(check, ""));
   }
 
+  // CH binds these; a path sun_path cannot hold would only fail at start.
+  for (const std::string* sock : {&paths.api_socket, &paths.console_socket}) {
+    if (sock->size() > fs::kMaxSocketPath) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "socket path ", *sock, " is ", sock->size(), " bytes; at most ", fs::kMaxSocketPath,
+          " fit in a unix socket address: use a shorter run dir"));
+    }
+  }
+  // The images it names lie outside every VM's dirs.
+  RETURN_IF_ERROR(CheckRecordPaths(env.config, vm));
   // The host side of the NICs, before anything is made (a single-queue tap
   // would only fail at start).
   RETURN_IF_ERROR(CheckNics(vm));

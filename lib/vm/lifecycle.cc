@@ -20,6 +20,7 @@
 #include "lib/record/timestamps.h"
 #include "lib/vm/boot_wait.h"
 #include "lib/vm/op_lock.h"
+#include "lib/vm/trust.h"
 
 namespace chtools::vm {
 namespace {
@@ -187,6 +188,9 @@ absl::StatusOr<Vm> StartVm(const Env& env, absl::string_view id) {
     return WithRuntime(vm, p, live->pid());
   }
 
+  // What the record asks CH to open, checked before anything is done.
+  RETURN_IF_ERROR(CheckRecordPaths(env.config, vm));
+  RETURN_IF_ERROR(CheckBootFiles(env.config, vm));
   ASSIGN_OR_RETURN(std::vector<std::string> argv, ChArgv(env, vm));
   ASSIGN_OR_RETURN(std::string netns, NetnsOf(vm));
   RETURN_IF_ERROR(fs::MakeDirs(p.run_dir, 0700));
@@ -307,6 +311,7 @@ absl::StatusOr<Vm> ForgetVm(const Env& env, absl::string_view id) {
 
 absl::StatusOr<std::string> DebugVm(const Env& env, absl::string_view id) {
   ASSIGN_OR_RETURN(Vm vm, LoadVm(env, id));
+  RETURN_IF_ERROR(CheckRecordPaths(env.config, vm));
   ASSIGN_OR_RETURN(std::vector<std::string> argv, ChArgv(env, vm));
   return launch::ShellJoin(argv);
 }

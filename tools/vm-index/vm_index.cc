@@ -26,6 +26,7 @@
 #include "lib/vm/lifecycle.h"
 #include "lib/vm/op_lock.h"
 #include "lib/vm/paths.h"
+#include "lib/vm/trust.h"
 #include "tools/vm-index/output.h"
 
 namespace vm_index {
@@ -149,6 +150,12 @@ absl::Status Put(const Options& options, const Input& input, Index& index,
     vm.clear_api_socket();
   }
   absl::Status valid = chtools::record::ValidateRecords(records);
+  // Records are requests: the paths they name are checked against the
+  // settings (no run dir but the derived one, no writable disk but the VM's).
+  for (int i = 0; valid.ok() && i < records.vm_size(); ++i) {
+    valid = chtools::vm::CheckRecordPaths(options.config, records.vm(i),
+                                          absl::StrCat("vm[", i, "]"));
+  }
   if (!valid.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat(input.name, ": ", valid.message()));
