@@ -58,6 +58,35 @@ run "$LAUNCH" start planted
 run "$LAUNCH" rm --force planted
 [[ $rc == 0 ]] || die "rm"
 
+# rm commits DELETING before any file goes: an rm that stops half way (here:
+# a file it cannot remove) leaves a record that says so; start refuses it,
+# fsck reports it, and rm again finishes it. A lost disk is named by start
+# and fsck.
+run "$LAUNCH" create --name half --cpu 1 "${K[@]}"
+half_run=$(field run_dir)
+chattr +i "$half_run/cow.raw" || die "chattr"
+run "$LAUNCH" rm half
+[[ $rc == 1 && $err == *"remove $half_run"* ]] || die "rm with an unremovable file"
+chattr -i "$half_run/cow.raw"
+run "$INDEX" get half
+[[ $(field state) == DELETING ]] || die "state after a half-done rm: $(field state)"
+run "$LAUNCH" start half
+[[ $rc == 1 && $err == *"state DELETING"*"ch-launch rm finishes it"* ]] || die "start of a DELETING VM"
+run "$INDEX" fsck
+[[ $rc == 1 && $out == *'kind: "interrupted-delete"'* ]] || die "fsck of a half-done rm"
+run "$LAUNCH" rm half
+[[ $rc == 0 && ! -e $half_run ]] || die "rm again"
+run "$LAUNCH" create --name lost --cpu 1 "${K[@]}"
+lost_run=$(field run_dir)
+rm "$lost_run/cow.raw"
+run "$INDEX" fsck
+[[ $rc == 1 && $out == *'kind: "missing-disk"'* && $out == *"$lost_run/cow.raw"* ]] || die "fsck of a lost disk"
+run "$LAUNCH" start lost
+[[ $rc == 1 && $err == *"storage[1]: $lost_run/cow.raw: No such file or directory: the VM's disk is gone"* ]] \
+  || die "start of a VM whose disk is gone"
+run "$LAUNCH" rm lost
+[[ $rc == 0 ]] || die "rm lost"
+
 # A socket path that no unix socket address can hold is refused at create,
 # naming the path (not at start, not blaming api.sock for console.sock).
 long=$T/$(printf 'd%.0s' $(seq 80))

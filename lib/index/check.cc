@@ -58,6 +58,7 @@ class Checker {
     RETURN_IF_ERROR(CheckRecordNames());
     RETURN_IF_ERROR(CheckLockFiles());
     RETURN_IF_ERROR(CheckStaleCreating());
+    RETURN_IF_ERROR(CheckInterruptedDelete());
     RETURN_IF_ERROR(CheckDirs());
     RETURN_IF_ERROR(CheckLiveness(index));
     return std::move(findings_);
@@ -285,6 +286,34 @@ class Checker {
     return absl::OkStatus();
   }
 
+  // A DELETING record whose operation lock is free: an rm died after its
+  // commit point. Repair finishes what the index holds (record and name);
+  // the files are orphans for ch-gc.
+  absl::Status CheckInterruptedDelete() {
+    std::vector<std::string> gone;
+    for (const auto& [id, vm] : records_) {
+      if (vm.state() != Vm::DELETING) continue;
+      if (ctx_.is_busy && ctx_.is_busy(id)) continue;  // the rm is running
+      ASSIGN_OR_RETURN(std::optional<FileLock> lock, store_.TryLock(id));
+      if (!lock.has_value()) continue;
+      ASSIGN_OR_RETURN(std::optional<Vm> now, store_.ReadRecord(id));
+      if (!now.has_value() || now->state() != Vm::DELETING) continue;
+      bool repaired = false;
+      if (repair_) {
+        repaired = store_.RemoveRecord(id).ok() &&
+                   store_.ReleaseName(now->config().name(), id).ok() &&
+                   lock->RemoveFile().ok();
+        if (repaired) gone.push_back(id);
+      }
+      Add("interrupted-delete", id, store_.RecordPath(id),
+          absl::StrCat("vm \"", now->config().name(),
+                       "\" was being removed when its rm stopped (ch-launch rm finishes it)"),
+          repaired);
+    }
+    for (const std::string& id : gone) records_.erase(id);
+    return absl::OkStatus();
+  }
+
   // A VM's dirs are derived from the parents and its id, not its record.
   std::string RunDir(const Vm& vm) const {
     return ctx_.vm_run_parent.empty() ? "" : absl::StrCat(ctx_.vm_run_parent, "/", vm.id());
@@ -316,7 +345,16 @@ class Checker {
 
   absl::Status CheckDirs() {
     for (const auto& [id, vm] : records_) {
-      if (vm.state() == Vm::CREATING) continue;
+      if (vm.state() == Vm::CREATING || vm.state() == Vm::DELETING) continue;
+      for (int i = 0; i < vm.storage_size(); ++i) {
+        const StorageConfig& d = vm.storage(i);
+        // Only records made by the tools (which name their dirs) have disks.
+        if (vm.run_dir().empty() || d.ro() || d.path().empty() || PathExists(d.path())) continue;
+        Add("missing-disk", id, d.path(),
+            absl::StrCat("vm \"", vm.config().name(), "\" (", StateName(vm.state()),
+                         ") has lost its disk storage[", i, "]: it cannot start"),
+            false);
+      }
       // Only records made by the tools (which name their dirs) have dirs.
       if (!vm.run_dir().empty() && !RunDir(vm).empty() && !PathExists(RunDir(vm))) {
         Add("missing-run-dir", id, RunDir(vm),

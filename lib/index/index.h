@@ -81,6 +81,11 @@ struct CheckContext {
 //   orphan-lock       locks/<id> with no record. repair: remove it.
 //   stale-creating    see CheckContext::stale_creating_age (the age is that of
 //                     the record file's last write).
+//   interrupted-delete a DELETING record with no operation on it: an rm died
+//                     after its commit point. repair: remove record and name
+//                     (the files are orphans for ch-gc).
+//   missing-disk      a writable disk of a tools-made record is gone. no
+//                     repair.
 //   missing-run-dir   missing-log-dir: a record's run_dir/log_dir does not
 //                     exist (states other than CREATING). no repair.
 //   orphan-run-dir    orphan-log-dir: a per-VM dir with no record. no repair.
@@ -90,7 +95,8 @@ struct CheckContext {
 inline constexpr absl::string_view kFindingKinds[] = {
     "dangling-name",   "unclaimed-name",  "duplicate-name", "bad-record",
     "stale-temp",      "orphan-lock",     "stale-creating", "missing-run-dir",
-    "missing-log-dir", "orphan-run-dir",  "orphan-log-dir", "state-mismatch"};
+    "missing-log-dir", "orphan-run-dir",  "orphan-log-dir", "state-mismatch",
+    "interrupted-delete", "missing-disk"};
 
 // Writers (Reserve, Update, PutAll, Delete) take the locks of the VMs they
 // change, waiting at most 60 s (DeadlineExceeded "lock <path>: still held by

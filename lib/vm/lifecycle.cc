@@ -90,6 +90,10 @@ absl::Status NotCreating(const Vm& vm) {
   if (vm.state() == Vm::CREATING) {
     return absl::FailedPreconditionError("is still being created (state CREATING)");
   }
+  if (vm.state() == Vm::DELETING) {
+    return absl::FailedPreconditionError(
+        "is being removed (state DELETING: an rm stopped half way; ch-launch rm finishes it)");
+  }
   return absl::OkStatus();
 }
 
@@ -107,7 +111,9 @@ absl::StatusOr<std::string> NetnsOf(const Vm& vm) {
 }
 
 absl::StatusOr<Vm> StopLocked(const Env& env, const Vm& vm, absl::Duration timeout) {
-  RETURN_IF_ERROR(NotCreating(vm));
+  if (vm.state() == Vm::CREATING) {
+    return absl::FailedPreconditionError("is still being created (state CREATING)");
+  }
   const VmPaths p = PathsFor(env.config, vm.id());
   ASSIGN_OR_RETURN(std::optional<ChProcess> live, FindCh(env, vm));
   if (!live && vm.state() == Vm::CREATED) return vm;  // never started
@@ -284,6 +290,15 @@ absl::StatusOr<Vm> RemoveVm(const Env& env, absl::string_view id, bool force,
     ASSIGN_OR_RETURN(vm, StopLocked(env, vm, timeout));
   }
   const VmPaths p = PathsFor(env.config, vm.id());
+  // The commit point comes first: a crash after it leaves a record that says
+  // DELETING (rm again finishes it, fsck reports it), never a record whose
+  // files are silently gone.
+  if (vm.state() != Vm::DELETING) {
+    RETURN_IF_ERROR(env.index->Update(vm.id(), [](Vm& r) {
+      r.set_state(Vm::DELETING);
+      return absl::OkStatus();
+    }).status());
+  }
   RETURN_IF_ERROR(fs::RemoveTree(p.run_dir));
   RETURN_IF_ERROR(fs::RemoveTree(p.log_dir));
   RETURN_IF_ERROR(env.index->Delete(vm.id()));

@@ -39,7 +39,7 @@ void Touch(const std::string& path) {
 
 TEST_P(ChLaunchGoldenTest, MatchesGolden) {
   const std::string name = GetParam();
-  t::TempDir tmp;
+  t::TempDir tmp("/tmp");  // the VMs' socket paths must fit in sun_path
   const std::string T = tmp.path();
   for (const char* f : {"img/aaaa.erofs", "img/bbbb.erofs", "img/cccc/vmlinuz",
                         "img/dddd/initrd.img", "img/CLOUDHV.fd"}) {

@@ -27,7 +27,7 @@
 
 ABSL_FLAG(std::string, state, "",
           "ls: only VMs in these states (comma-separated: creating, created, "
-          "running, stopped, error).");
+          "running, stopped, error, deleting).");
 ABSL_FLAG(std::string, name, "", "ls: only VMs whose name matches this glob.");
 ABSL_FLAG(std::string, format, "",
           "Output: textproto, table or json (default: table on a terminal, "

@@ -246,7 +246,7 @@ absl::StatusOr<std::vector<Vm::State>> ParseStates(absl::string_view s) {
     if (upper == "STATE_UNSPECIFIED" || !Vm::State_Parse(upper, &state)) {
       return absl::InvalidArgumentError(absl::StrCat(
           "--state: unknown state \"", part,
-          "\" (expected creating, created, running, stopped or error)"));
+          "\" (expected creating, created, running, stopped, error or deleting)"));
     }
     states.push_back(state);
   }
