@@ -29,6 +29,29 @@ ms=$(( ($(date +%s%N) - start_ns) / 1000000 ))
 [[ $rc == 0 ]] && has_line "$host" || die "pipe hostname"
 (( ms >= 500 && ms < 3000 )) || die "--timeout=500ms took $ms ms"
 
+# Without --timeout: after stdin's EOF the session ends once the console has
+# been quiet for --idle (the guest answered).
+start_ns=$(date +%s%N)
+run timeout 20 "$CONSOLE" --idle=300ms con <<<hostname
+ms=$(( ($(date +%s%N) - start_ns) / 1000000 ))
+[[ $rc == 0 ]] && has_line "$host" || die "pipe without --timeout (rc=$rc after $ms ms)"
+(( ms >= 300 && ms < 5000 )) || die "--idle=300ms ended after $ms ms"
+run "$CONSOLE" --idle=0s con </dev/null
+[[ $rc == 2 && $err == *"--idle=0s"* ]] || die "bad --idle"
+
+# One session per console: a second ch-console is refused while the first
+# is attached, and works again after it.
+{ sleep 2; echo hostname; } | "$CONSOLE" --idle=300ms con >"$T/first.out" 2>&1 &
+first=$!
+sleep 0.5
+run "$CONSOLE" --timeout=1s con <<<hostname
+[[ $rc == 1 && -z $out && $err == *'vm "con": console: another ch-console session is attached'* ]] \
+  || die "second session on one console"
+wait "$first" || die "the first session failed: $(<"$T/first.out")"
+grep -q "$host" "$T/first.out" || die "the first session lost its answer: $(<"$T/first.out")"
+run "$CONSOLE" --timeout=500ms con <<<hostname
+[[ $rc == 0 ]] && has_line "$host" || die "a session after the first ended"
+
 # Interactive: drive ch-console on a pty.
 chpid=$(cat "$T"/run/cloudhypervisor/*/ch.pid)
 run python3 - "$CONSOLE" "$host" "$chpid" <<'PY'

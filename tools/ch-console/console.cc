@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <termios.h>
@@ -128,6 +129,19 @@ absl::StatusOr<Console> OpenConsole(const chtools::vm::Env& env, const chtools::
   if (!ch) return absl::FailedPreconditionError("not running (no live cloud-hypervisor)");
   const chtools::vm::VmPaths paths = chtools::vm::PathsFor(env.config, vm.id());
   Console c;
+  const std::string lock = paths.run_dir + "/console.lock";
+  c.session.reset(chtools::RetryEintr([&] {
+    return ::open(lock.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  }));
+  if (!c.session.valid()) return ErrnoError(errno, "open", lock);
+  if (::flock(c.session.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) {
+      return absl::FailedPreconditionError(
+          "another ch-console session is attached to this console (one at a time: two would "
+          "split its output)");
+    }
+    return ErrnoError(errno, "flock", lock);
+  }
   if (chtools::launch::IsDirectBoot(vm)) {
     std::unique_ptr<chtools::chapi::Client> api = env.api(paths.api_socket, absl::Seconds(5));
     ASSIGN_OR_RETURN(nlohmann::json info, api->Info());
@@ -232,13 +246,16 @@ absl::StatusOr<int> RunTerminal(Console& console, int tty_in, int tty_out, char 
   return signal_seen;
 }
 
-absl::Status RunPipe(Console& console, int in, int out, std::optional<absl::Duration> timeout) {
+absl::Status RunPipe(Console& console, int in, int out, std::optional<absl::Duration> timeout,
+                     absl::Duration idle) {
   const absl::Time deadline = timeout ? absl::Now() + *timeout : absl::InfiniteFuture();
   bool in_open = true;
+  absl::Time quiet_until = absl::InfiniteFuture();  // set once stdin is at EOF
   while (true) {
     int wait_ms = -1;
-    if (timeout) {
-      absl::Duration left = deadline - absl::Now();
+    absl::Time wake = std::min(deadline, quiet_until);
+    if (wake != absl::InfiniteFuture()) {
+      absl::Duration left = wake - absl::Now();
       if (left <= absl::ZeroDuration()) return absl::OkStatus();
       wait_ms = static_cast<int>(absl::ToInt64Milliseconds(left)) + 1;
     }
@@ -249,13 +266,16 @@ absl::Status RunPipe(Console& console, int in, int out, std::optional<absl::Dura
       ASSIGN_OR_RETURN(std::string data, ReadConsole(console));
       if (data.empty()) return absl::OkStatus();
       RETURN_IF_ERROR(WriteAll(out, data, "stdout"));
+      if (!in_open) quiet_until = absl::Now() + idle;
     }
     if (in_open && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
       char buf[4096];
       ssize_t n = chtools::RetryEintr([&] { return ::read(in, buf, sizeof(buf)); });
       if (n < 0) return ErrnoError(errno, "read", "stdin");
       if (n == 0) {
-        in_open = false;  // keep reading the console until it ends or the deadline
+        // Keep reading the answers until the console goes quiet.
+        in_open = false;
+        quiet_until = absl::Now() + idle;
         continue;
       }
       RETURN_IF_ERROR(WriteAll(console.fd.get(), absl::string_view(buf, static_cast<size_t>(n)),

@@ -20,10 +20,14 @@ struct Console {
   chtools::UniqueFd fd;
   bool is_pty = false;
   std::string path;  // the PTY device or console.sock
+  // flock on <run_dir>/console.lock: one session per console (two readers
+  // of one PTY would each get part of the output).
+  chtools::UniqueFd session;
 };
 
 // Opens the console of `vm`, whose CH must be alive (FailedPrecondition
-// "not running" otherwise): direct boot: config.console.file of vm.info, put
+// "not running" otherwise; FailedPrecondition too while another ch-console
+// session is attached): direct boot: config.console.file of vm.info, put
 // in raw mode; firmware boot: a connection to <run_dir>/console.sock.
 absl::StatusOr<Console> OpenConsole(const chtools::vm::Env& env, const chtools::Vm& vm);
 
@@ -37,8 +41,10 @@ absl::StatusOr<int> RunTerminal(Console& console, int tty_in, int tty_out, char 
                                 const std::string& ref);
 
 // Pipe mode: `in` goes to the console until its EOF, console output goes to
-// `out` until the console ends or `timeout` (from the start) passes.
-absl::Status RunPipe(Console& console, int in, int out, std::optional<absl::Duration> timeout);
+// `out` until the console ends, `timeout` (from the start) passes, or, once
+// `in` is at EOF, the console has been quiet for `idle`.
+absl::Status RunPipe(Console& console, int in, int out, std::optional<absl::Duration> timeout,
+                     absl::Duration idle);
 
 }  // namespace ch_console
 

@@ -12,7 +12,7 @@
 //         2 usage error.
 //
 // Example:
-//   echo hostname | ch-console --timeout=2s web
+//   echo hostname | ch-console web
 #include <unistd.h>
 
 #include <optional>
@@ -32,7 +32,10 @@
 ABSL_FLAG(std::string, escape_char, "^]",
           "Escape character on a terminal: ^X notation or one character.");
 ABSL_FLAG(std::string, timeout, "",
-          "Pipe mode: end the session after this long (e.g. 2s); default: when the console ends.");
+          "Pipe mode: end the session after this long (e.g. 2s); default: when the console ends "
+          "or goes quiet after stdin's EOF.");
+ABSL_FLAG(std::string, idle, "1s",
+          "Pipe mode: after stdin's EOF, end once the console has been quiet this long.");
 
 namespace {
 
@@ -40,13 +43,16 @@ constexpr char kUsage[] = R"(ch-console: attach to a running VM's console.
 
 Usage:
   ch-console [--escape-char=^]] REF            (interactive, on a terminal)
-  COMMANDS | ch-console [--timeout=2s] REF     (pipe: stdin to the console, its output to stdout)
+  COMMANDS | ch-console [--idle=1s] [--timeout=T] REF
+      (pipe: stdin to the console, its output to stdout until the console has
+      been quiet for --idle after stdin's EOF, or --timeout from the start)
 
 REF is a VM id, name or unique id prefix. On a terminal, the escape character
-followed by '.' disconnects and followed by '?' prints help.
+followed by '.' disconnects and followed by '?' prints help. One session per
+console at a time: a second ch-console on the same VM is refused.
 
 Example:
-  echo hostname | ch-console --timeout=2s web
+  echo hostname | ch-console web
 )";
 
 }  // namespace
@@ -63,6 +69,11 @@ int main(int argc, char** argv) {
       return chtools::UsageError(absl::StrCat("--timeout=", t, ": not a positive duration (e.g. 2s)"));
     }
     timeout = d;
+  }
+  absl::Duration idle;
+  if (std::string t = absl::GetFlag(FLAGS_idle);
+      !absl::ParseDuration(t, &idle) || idle <= absl::ZeroDuration()) {
+    return chtools::UsageError(absl::StrCat("--idle=", t, ": not a positive duration (e.g. 1s)"));
   }
   absl::StatusOr<chtools::ToolConfig> config = chtools::config::LoadToolConfig();
   if (!config.ok()) return chtools::ExitCode(config.status());
@@ -92,7 +103,7 @@ int main(int argc, char** argv) {
     if (sig.ok() && *sig != 0) return 128 + *sig;
     s = sig.status();
   } else {
-    s = ch_console::RunPipe(*console, STDIN_FILENO, STDOUT_FILENO, timeout);
+    s = ch_console::RunPipe(*console, STDIN_FILENO, STDOUT_FILENO, timeout, idle);
   }
   if (!s.ok()) {
     chtools::PrintError(absl::StrCat(prefix, s.message()));
