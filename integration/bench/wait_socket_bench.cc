@@ -17,7 +17,7 @@
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "integration/conformance/sim_fixture.h"
+#include "integration/sim/sim_fixture.h"
 #include "lib/chapi/wait_socket.h"
 
 namespace {

@@ -11,7 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "integration/conformance/sim_fixture.h"
+#include "integration/sim/sim_fixture.h"
 #include "lib/testing/status_matchers.h"
 
 namespace chtools::conformance {

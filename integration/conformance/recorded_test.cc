@@ -7,7 +7,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "integration/conformance/sim_fixture.h"
+#include "integration/sim/sim_fixture.h"
 #include "lib/chapi/fake_server.h"
 #include "lib/testing/status_matchers.h"
 

@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "integration/conformance/sim_fixture.h"
+#include "integration/sim/sim_fixture.h"
 #include "lib/base/unique_fd.h"
 #include "lib/testing/status_matchers.h"
 

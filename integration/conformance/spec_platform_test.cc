@@ -3,7 +3,7 @@
 // echoes the whole "platform" object back, unknown keys included; CH's
 // serde drops unknown keys). Add it to BUILD once the simulator is fixed.
 #include "gtest/gtest.h"
-#include "integration/conformance/sim_fixture.h"
+#include "integration/sim/sim_fixture.h"
 #include "lib/testing/status_matchers.h"
 
 namespace chtools::conformance {

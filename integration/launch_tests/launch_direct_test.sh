@@ -3,6 +3,7 @@
 # one NIC on a multi-queue tap inside a network namespace made here:
 # create -> start -> console -> stop -> start -> rm.
 source "$(dirname "$0")/lib.sh"
+INDEX=$(realpath "$4")
 make_direct_files
 ns=chl-$$
 ip netns add "$ns" || die "ip netns add"
@@ -108,4 +109,29 @@ run "$LAUNCH" rm --force web
 [[ -z $(ls "$T/root/cloudhypervisor/db/vms") ]] || die "record left after rm"
 run "$LAUNCH" start web
 [[ $rc == 1 && -z $out && $err == *'vm "web": not found'* ]] || die "start after rm: $err"
+
+# A launch that CH fails (its tap's name taken by a device that is not a
+# tap, after create): state ERROR, CH's whole error chain shown (not only its
+# last line), the log appended to, not truncated, by the next start.
+run "$LAUNCH" create --name bad --cpu 1 --kernel "$T/img/vmlinuz" --initrd "$T/img/initrd.img" \
+  --nic "tap=tq1,netns=$ns"
+[[ $rc == 0 ]] || die "create bad"
+bad_id=$(field id)
+ip -n "$ns" link add tq1 type veth peer name tq1p || die "veth tq1"
+run "$LAUNCH" start bad
+[[ $rc == 1 && -z $out && $err == *'vm "bad": start: '* ]] || die "failed launch"
+[[ $err != *"vm.info: vm.info:"* ]] || die "doubled vm.info"
+failed_line=$(sed -n 's/.*; cloud-hypervisor said: \(.*\)$/\1/p' <<<"$err")
+[[ $failed_line == *"Cannot create virtio-net device: Open tap device failed: Unable to configure tap interface tq1: Invalid argument (os error 22)"* ]] \
+  || die "not CH's whole error chain: $failed_line"
+run "$INDEX" get bad
+[[ $(field state) == ERROR ]] || die "state after failed launch"
+[[ ! -e $T/run/cloudhypervisor/$bad_id/ch.pid ]] || die "pid file after failed launch"
+ip -n "$ns" link del tq1 || die "del veth"
+run "$LAUNCH" start bad
+[[ $rc == 0 && $(field state) == RUNNING ]] || die "start after fixing"
+grep -qF -- "Unable to configure tap interface tq1" "$T/log/cloudhypervisor/$bad_id/cloud-hypervisor.log" \
+  || die "the log of the failed launch was truncated by the next start"
+run "$LAUNCH" rm --force bad
+[[ $rc == 0 ]] || die "rm bad"
 echo PASS

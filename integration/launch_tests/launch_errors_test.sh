@@ -89,25 +89,15 @@ run "$LAUNCH" start a
 run "$LAUNCH" stop a
 [[ $rc == 0 ]] || die "stop"
 
-# A launch that fails (the kernel vanished): state ERROR, CH's reason shown.
+# A kernel that vanished is named before anything is launched.
 mv "$T/img/vmlinuz" "$T/img/vmlinuz.gone"
 run "$LAUNCH" start a
-[[ $rc == 1 && -z $out && $err == *'vm "a": start: '* ]] || die "failed launch"
-failed_line=$(sed -n 's/.*; cloud-hypervisor said: \(.*\)$/\1/p' <<<"$err")
-[[ -n $failed_line ]] || die "no log line in the failed launch's error"
-# The whole chain CH printed, not just its last line.
-[[ $failed_line == *": "*": "* && $failed_line == *"os error"* ]] || die "not CH's whole error chain: $failed_line"
-[[ $err != *"vm.info: vm.info:"* ]] || die "doubled vm.info"
-failed_line=${failed_line%%: *}
-run "$INDEX" get a
-[[ $(field state) == ERROR ]] || die "state after failed launch"
-[[ ! -e $run_dir_a/ch.pid ]] || die "pid file after failed launch"
+[[ $rc == 1 && -z $out && $err == *"vm \"a\": start: boot.kernel_path: $T/img/vmlinuz: No such file or directory"* ]] \
+  || die "start with the kernel gone"
+[[ ! -e $run_dir_a/ch.pid ]] || die "pid file after a refused start"
 mv "$T/img/vmlinuz.gone" "$T/img/vmlinuz"
 run "$LAUNCH" start a
 [[ $rc == 0 && $(field state) == RUNNING ]] || die "start after fixing"
-# The next start appends to CH's log: the failed run's reason is still there.
-grep -qF -- "$failed_line" "$T/log/cloudhypervisor/${run_dir_a##*/}/cloud-hypervisor.log" \
-  || die "the log of the failed launch was truncated by the next start"
 
 # rm: one ref fails, the other succeeds; exit 1, the success printed.
 run "$LAUNCH" rm --force a nope

@@ -1,8 +1,8 @@
 // Test fixtures for running the CH simulator (//integration/sim:cloud-hypervisor):
 // start it in a short socket directory, optionally inside a network namespace,
 // talk to it with lib/chapi, and build the files a VM needs.
-#ifndef CHTOOLS_INTEGRATION_CONFORMANCE_SIM_FIXTURE_H_
-#define CHTOOLS_INTEGRATION_CONFORMANCE_SIM_FIXTURE_H_
+#ifndef CHTOOLS_INTEGRATION_SIM_SIM_FIXTURE_H_
+#define CHTOOLS_INTEGRATION_SIM_SIM_FIXTURE_H_
 
 #include <sys/types.h>
 
@@ -125,4 +125,4 @@ std::string NetnsId(const std::string& proc_ns_path);
 
 }  // namespace chtools::conformance
 
-#endif  // CHTOOLS_INTEGRATION_CONFORMANCE_SIM_FIXTURE_H_
+#endif  // CHTOOLS_INTEGRATION_SIM_SIM_FIXTURE_H_

@@ -1,4 +1,4 @@
-#include "integration/conformance/sim_fixture.h"
+#include "integration/sim/sim_fixture.h"
 
 #include <dirent.h>
 #include <fcntl.h>
