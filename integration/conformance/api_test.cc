@@ -1,5 +1,5 @@
-// Conformance: CH v51's REST answers and state machine (reference
-// cloud-hypervisor.md section 7, gotchas 4-9, 15 and 16).
+// Conformance: CH v51's REST answers and state machine (docs/ch-v51.md
+// §7, gotchas 4-9, 15 and 16).
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -82,7 +82,7 @@ TEST_F(ApiTest, Gotcha04UnknownPathIs404) {
   EXPECT_EQ(r.status, 404);
 }
 
-// Section 2.1/2.2 details of the same rules: PATCH on an action and
+// docs/ch-v51.md §2.1/2.2 details of the same rules: PATCH on an action and
 // vm.create without a body are 400 with an empty body; bodies over 51200
 // bytes are refused; "Content-Length: 0" is the same as no body.
 TEST_F(ApiTest, Gotcha04BodyEdgeCases) {
@@ -238,7 +238,7 @@ TEST_F(ApiTest, Gotcha15BeforeBootAndSharedIdCounter) {
   EXPECT_EQ(dev["id"], "_disk2");
 }
 
-// Section 1.4 identifier rules, checked by every vm.add-* (full validate()).
+// docs/ch-v51.md §1.4 identifier rules, checked by every vm.add-* (full validate()).
 TEST_F(ApiTest, HotAddValidatesIdentifiers) {
   CreateAndBoot();
   MakeRawDisk(sim_->Join("x.raw"));

@@ -1,5 +1,5 @@
-// Conformance: CH v51's console and serial outputs (reference
-// cloud-hypervisor.md section 7, gotchas 12 and 13; section 5).
+// Conformance: CH v51's console and serial outputs (docs/ch-v51.md
+// §7, gotchas 12 and 13; §5).
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -143,7 +143,7 @@ TEST_F(ConsoleTest, Gotcha13LeftoverSocketFileFailsCreateButKeepsConfig) {
   EXPECT_OK(sim_->client().Delete());
 }
 
-// Section 5: CH copies guest bytes unchanged (its PTY is raw), and a Linux
+// docs/ch-v51.md §5: CH copies guest bytes unchanged (its PTY is raw), and a Linux
 // guest's console sends "\r\n" (tty ONLCR, the kernel console's own CR), so
 // every line a client reads ends in "\r\n", never in a bare "\n".
 size_t BareLineFeeds(absl::string_view s) {

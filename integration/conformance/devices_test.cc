@@ -1,5 +1,5 @@
-// Conformance: CH v51's device removal while paused (reference
-// cloud-hypervisor.md section 7, gotcha 17), with real taps in a scratch
+// Conformance: CH v51's device removal while paused (docs/ch-v51.md
+// §7, gotcha 17), with real taps in a scratch
 // network namespace.
 #include <sys/stat.h>
 
@@ -95,7 +95,7 @@ TEST_F(DevicesTest, Gotcha17MultiQueueTapAcceptsMoreQueues) {
   ASSERT_OK(sim->client().Resume());
 }
 
-// Section 4.5: the guest-visible MAC comes from the saved device state, not
+// docs/ch-v51.md §4.5: the guest-visible MAC comes from the saved device state, not
 // from an edited config.json; the tap name does come from config.json.
 TEST_F(DevicesTest, RestoreTakesMacFromStateAndTapFromConfig) {
   SimOptions o;

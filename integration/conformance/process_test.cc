@@ -1,5 +1,5 @@
-// Conformance: CH v51's process behaviour (reference cloud-hypervisor.md
-// section 7, gotchas 1, 2, 3 and 14). Each test fails if the simulator stops
+// Conformance: CH v51's process behaviour (docs/ch-v51.md
+// §7, gotchas 1, 2, 3 and 14). Each test fails if the simulator stops
 // reproducing the gotcha it is named after.
 #include <signal.h>
 #include <sys/socket.h>
@@ -76,7 +76,7 @@ TEST(Gotcha01SocketFirst, SlowBindKnobStillServes) {
   ASSERT_OK(sim->client().Ping());
 }
 
-// Section 1.1 steps 7-8: the socket serves before main has created and
+// docs/ch-v51.md §1.1 steps 7-8: the socket serves before main has created and
 // booted the command-line VM, so an early request sees the empty Vmm, then
 // the config alone (state Created), then the running VM. CHSIM_BOOT_DELAY_MS
 // widens that window (N ms before create, N ms more before boot).
@@ -242,7 +242,7 @@ TEST(Gotcha03ExitCodes, KeyValueGrammarErrorsExit1) {
   EXPECT_THAT(r.err, HasSubstr("Error parsing --memory"));
 }
 
-// Section 1.4: values that parse but fail validate() exit 1 at start-up.
+// docs/ch-v51.md §1.4: values that parse but fail validate() exit 1 at start-up.
 TEST(Gotcha03ExitCodes, CliValidationErrorsExit1) {
   chapi::testing::SocketDir dir;
   WriteFile(dir.Join("k"), "k");
@@ -269,7 +269,7 @@ TEST(Gotcha03ExitCodes, CliValidationErrorsExit1) {
   }
 }
 
-// Section 1.1 step 1: umask 077 before anything is created.
+// docs/ch-v51.md §1.1 step 1: umask 077 before anything is created.
 TEST(Gotcha01SocketFirst, OwnerOnlyFiles) {
   chapi::testing::SocketDir files;
   SimOptions o;

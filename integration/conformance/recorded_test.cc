@@ -101,7 +101,7 @@ void ExpectSameShape(const json& want, const json& got, const std::string& path)
   }
 }
 
-// The reference's section 6.1 example: the same command line gives the same
+// The example of docs/ch-v51.md §6.1: the same command line gives the same
 // vm.info, up to paths, the tap's MAC, the PTY and device resources.
 TEST(RecordedInfoTest, InfoOfTheReferenceExample) {
   ASSERT_OK_AND_ASSIGN(auto ns, ScratchNetns::Create());

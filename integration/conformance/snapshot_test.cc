@@ -1,5 +1,5 @@
-// Conformance: CH v51's snapshot and restore (reference cloud-hypervisor.md
-// section 7, gotchas 10, 11 and 18; section 4).
+// Conformance: CH v51's snapshot and restore (docs/ch-v51.md
+// §7, gotchas 10, 11 and 18; §4).
 #include <fcntl.h>
 #include <sys/stat.h>
 
@@ -171,7 +171,7 @@ TEST_F(SnapshotTest, Gotcha11FailedRestoreLeavesVmmEmpty) {
   EXPECT_OK(target->client().Restore("file://" + dest_));
 }
 
-// Section 4.5: config.json may be edited before restore (how clones point at
+// docs/ch-v51.md §4.5: config.json may be edited before restore (how clones point at
 // their own disk copies); the copy is opened, the source's file is not.
 TEST_F(SnapshotTest, RestoreUsesEditedDiskPaths) {
   Snapshot();

@@ -1,5 +1,5 @@
 // Conformance: where CH v51's code differs from its own OpenAPI file
-// (reference cloud-hypervisor.md section 2.6; the code wins). One test per
+// (docs/ch-v51.md §2.6; the code wins). One test per
 // numbered item.
 #include <sys/stat.h>
 

@@ -1,4 +1,4 @@
-// Conformance: reference cloud-hypervisor.md section 2.6 item 6, kept apart
+// Conformance: docs/ch-v51.md §2.6 item 6, kept apart
 // from spec_diff_test.cc because the simulator does not pass it yet (it
 // echoes the whole "platform" object back, unknown keys included; CH's
 // serde drops unknown keys). Add it to BUILD once the simulator is fixed.

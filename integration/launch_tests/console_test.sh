@@ -7,7 +7,7 @@ make_direct_files
 "$LAUNCH" create --name con --cpu 1 --memory 512M --kernel "$T/img/vmlinuz" \
   --initrd "$T/img/initrd.img" --layer "$T/img/layer0.erofs" >/dev/null \
   || die "create"
-# Without a NIC the direct-boot guest has no cocoon.hostname= (reference 4.2).
+# Without a NIC the direct-boot guest has no cocoon.hostname= (docs/cocoon-lessons.md §4.2).
 host=localhost
 
 run "$CONSOLE" --escape-char=^1 con

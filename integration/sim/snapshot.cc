@@ -1,4 +1,4 @@
-// vm.snapshot and vm.restore (reference section 4): config.json, state.json
+// vm.snapshot and vm.restore (docs/ch-v51.md §4): config.json, state.json
 // and memory-ranges written exclusively (0600 under umask 077) into an
 // existing directory; restore reads them back and comes up Paused.
 #include <fcntl.h>

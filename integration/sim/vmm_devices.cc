@@ -1,5 +1,5 @@
 // Vmm hot-plug handlers: vm.add-disk, vm.add-net, vm.remove-device and
-// vm.resize (see vmm.h and reference section 2.4).
+// vm.resize (see vmm.h and docs/ch-v51.md §2.4).
 #include "absl/strings/str_cat.h"
 #include "integration/sim/devices.h"
 #include "integration/sim/vm_config.h"

@@ -123,7 +123,7 @@ absl::StatusOr<std::vector<std::string>> BuildChArgs(const Vm& vm,
     for (const NetworkConfig& n : vm.network()) args.push_back(NetArg(n, vcpus));
   }
   args.insert(args.end(), {"--rng", "src=/dev/urandom", "--watchdog"});
-  // Windows: no balloon at all (virtio-win deflation storm, reference 6).
+  // Windows: no balloon at all (virtio-win deflation storm, docs/cocoon-lessons.md §6).
   if (c.memory_bytes() >= kBalloonMinMemory && !c.windows()) {
     args.insert(args.end(),
                 {"--balloon", absl::StrCat("size=", c.memory_bytes() / 4,

@@ -25,7 +25,7 @@ std::string Lines(const std::vector<std::string>& args) {
   return absl::StrJoin(args, "\n") + "\n";
 }
 
-// The OCI VM of reference 4.1: cpu 2, 1 GiB, 2 layers, one static NIC.
+// The OCI VM of docs/cocoon-lessons.md §4.1: cpu 2, 1 GiB, 2 layers, one static NIC.
 Vm OciVm() {
   Vm vm;
   vm.set_id("3f9c0a1b2c3d4e5f");

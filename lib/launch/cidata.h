@@ -1,6 +1,6 @@
-// The three cloud-init NoCloud files of a cloud-image VM (reference 4.5),
+// The three cloud-init NoCloud files of a cloud-image VM (docs/cocoon-lessons.md §4.5),
 // byte-exact with cocoon's except RequiredForOnline=, which systemd-networkd
-// reads only under [Link] (cocoon put it under [Network], reference 7.9), and
+// reads only under [Link] (cocoon put it under [Network], docs/cocoon-lessons.md §7.9), and
 // the default route, written `to: 0.0.0.0/0` (cocoon's `to: default` is
 // netplan-only: cloud-init 22.4's networkd, eni and sysconfig renderers fail).
 #ifndef CHTOOLS_LIB_LAUNCH_CIDATA_H_

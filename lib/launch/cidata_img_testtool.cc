@@ -1,4 +1,4 @@
-// Writes the cidata image of reference 4.5's worked example to argv[1], for
+// Writes the cidata image of docs/cocoon-lessons.md §4.5's worked example to argv[1], for
 // checking it with fsck.fat and mtools.
 #include <cstdio>
 

@@ -12,7 +12,7 @@ using ::chtools::testing::StatusIs;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-// The worked example of reference 4.5.
+// The worked example of docs/cocoon-lessons.md §4.5.
 Vm Web1() {
   Vm vm;
   vm.set_id("0123456789abcdef");

@@ -15,7 +15,7 @@ constexpr char kBase[] =
     "cocoon.layers=cocoon-layer2,cocoon-layer1,cocoon-layer0 "
     "cocoon.cow=cocoon-cow clocksource=kvm-clock rw";
 
-// Three layers and the COW, named "web" (the table of reference 4.2).
+// Three layers and the COW, named "web" (the table of docs/cocoon-lessons.md §4.2).
 Vm WebVm() {
   Vm vm;
   vm.mutable_config()->set_name("web");

@@ -108,7 +108,7 @@ absl::Status CheckHex(absl::string_view hex, absl::string_view path,
 // A direct-boot guest finds its read-only layers by serial, so there a
 // read-only disk without one is an error (cocoon put an empty layer name into
 // the kernel cmdline). Firmware-booted VMs have a serial-less read-only
-// cidata.img by design (reference 4.1).
+// cidata.img by design (docs/cocoon-lessons.md §4.1).
 absl::Status ValidateStorage(const StorageConfig& s, absl::string_view path,
                              bool direct_boot) {
   RETURN_IF_ERROR(CheckPath(s.path(), path, "path", /*required=*/true));

@@ -1,4 +1,4 @@
-// The writable disks of a new VM, made as cocoon makes them (reference 3.2):
+// The writable disks of a new VM, made as cocoon makes them (docs/cocoon-lessons.md §3.2):
 // a sparse raw COW formatted by mkfs.ext4 (direct boot), a qcow2 overlay on
 // the base image grown by qemu-img (cloud image), the NoCloud cidata.img.
 #ifndef CHTOOLS_LIB_VM_DISKS_H_
