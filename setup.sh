@@ -7,10 +7,10 @@ packages=(
   # build
   bazel-bootstrap g++ pkg-config protobuf-compiler
   libprotobuf-dev libabsl-dev libre2-dev libarchive-dev libseccomp-dev
-  libgtest-dev libgmock-dev nlohmann-json3-dev
+  libgtest-dev libgmock-dev nlohmann-json3-dev libssl-dev
   # tools the programs and their tests run
   e2fsprogs qemu-utils dosfstools mtools xfsprogs iproute2 util-linux
-  procps coreutils python3
+  procps coreutils python3 libarchive-tools tar
   # the guest-side readers of the NoCloud files, for lib/launch's
   # cidata_cloudinit_test (installing them starts no service)
   cloud-init netplan.io
