@@ -9,9 +9,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
@@ -214,6 +216,22 @@ void Guest::Execute(ConsoleDevice* dev, const std::string& raw) {
     out = memory_->ReadSlot(1) + "\n";
   } else if (w[0] == "mem-marker" && w.size() == 3 && w[1] == "set") {
     memory_->WriteSlot(1, w[2]);
+  } else if (w[0] == "mem-dirty" && w.size() == 2) {
+    // Writes N MiB of non-zero bytes into guest RAM from 4 MiB up (past the
+    // slots), so a snapshot's memory-ranges holds that much data.
+    uint64_t mib = 0;
+    const uint64_t base = uint64_t{4} << 20;
+    if (!absl::SimpleAtoi(w[1], &mib) || memory_->size() <= base) {
+      out = "usage: mem-dirty MiB (guest RAM above 4 MiB)\n";
+    } else {
+      uint64_t n = std::min<uint64_t>(mib << 20, memory_->size() - base);
+      unsigned char* p = memory_->data() + base;
+      for (uint64_t off = 0; off + 8 <= n; off += 8) {
+        uint64_t v = (base + off) ^ 0x9e3779b97f4a7c15ull;
+        memcpy(p + off, &v, 8);
+      }
+      out = absl::StrCat("dirtied ", n >> 20, " MiB\n");
+    }
   } else if (w[0] == "disk-marker" && (w.size() == 2 || w.size() == 3)) {
     if (hw.marker_disk == nullptr) {
       out = "disk-marker: no writable disk\n";
