@@ -44,12 +44,14 @@ Vm WithRuntime(Vm vm, const VmPaths& p, pid_t pid) {
   return vm;
 }
 
-absl::Status SetState(const Env& env, const Vm& vm, Vm::State state) {
+absl::Status SetState(const Env& env, const Vm& vm, Vm::State state,
+                      const absl::Status& why = absl::OkStatus()) {
   return env.index
       ->Update(vm.id(),
                [&](Vm& r) {
                  r.set_state(state);
                  if (state == Vm::STOPPED) r.set_stopped_at(Now(env));
+                 if (state == Vm::ERROR) r.set_error(std::string(why.message()));
                  return absl::OkStatus();
                })
       .status();
@@ -132,7 +134,7 @@ absl::StatusOr<Vm> StopLocked(const Env& env, const Vm& vm, absl::Duration timeo
       s = Terminate(*live, grace);
     }
     if (!s.ok()) {
-      (void)SetState(env, vm, Vm::ERROR);
+      (void)SetState(env, vm, Vm::ERROR, s);
       return s;
     }
   }
@@ -140,6 +142,7 @@ absl::StatusOr<Vm> StopLocked(const Env& env, const Vm& vm, absl::Duration timeo
   ASSIGN_OR_RETURN(Vm out, env.index->Update(vm.id(), [&](Vm& r) {
     r.set_state(Vm::STOPPED);
     r.set_stopped_at(Now(env));
+    r.clear_error();
     return absl::OkStatus();
   }));
   out.set_run_dir(p.run_dir);
@@ -188,6 +191,7 @@ absl::StatusOr<Vm> StartVm(const Env& env, absl::string_view id) {
       ASSIGN_OR_RETURN(vm, env.index->Update(vm.id(), [&](Vm& r) {
         r.set_state(Vm::RUNNING);
         r.set_started_at(Now(env));
+        r.clear_error();
         return absl::OkStatus();
       }));
     }
@@ -207,7 +211,7 @@ absl::StatusOr<Vm> StartVm(const Env& env, absl::string_view id) {
 
   auto fail = [&](const absl::Status& why) {
     (void)fs::RemoveFile(p.pid_file);
-    (void)SetState(env, vm, Vm::ERROR);
+    (void)SetState(env, vm, Vm::ERROR, why);
     return why;
   };
   UniqueFd log_fd(RetryEintr([&] {
@@ -250,6 +254,7 @@ absl::StatusOr<Vm> StartVm(const Env& env, absl::string_view id) {
     r.set_state(Vm::RUNNING);
     r.set_started_at(Now(env));
     r.set_first_booted(true);
+    r.clear_error();
     return absl::OkStatus();
   });
   if (!done.ok()) {
