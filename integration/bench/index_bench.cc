@@ -61,7 +61,9 @@ T OrDie(absl::StatusOr<T> v) {
   return *std::move(v);
 }
 
-std::string Id(uint64_t n) { return absl::StrFormat("%016x", n * 0x9e3779b1ULL); }
+std::string Id(uint64_t n) {
+  return absl::StrFormat("%016x", n * 0x9e3779b1ULL);
+}
 
 // A record of the size real ones have: three disks, a NIC, boot config.
 Vm RealisticVm(uint64_t n) {
@@ -165,7 +167,8 @@ absl::Duration TimeCommand(const std::vector<std::string>& argv) {
   chtools::process::ExitInfo exit = OrDie(child.Wait());
   absl::Duration d = absl::Now() - start;
   if (!exit.exited() || exit.code() != 0) {
-    Die(absl::InternalError(absl::StrCat(argv[0], " failed: ", exit.ToString())));
+    Die(absl::InternalError(
+        absl::StrCat(argv[0], " failed: ", exit.ToString())));
   }
   return d;
 }
@@ -224,7 +227,8 @@ void UpdateRows(const std::string& parent, const std::string& label,
 
 int main(int argc, char** argv) {
   std::vector<std::string> args = chtools::InitTool(kUsage, argc, argv);
-  if (!args.empty()) return chtools::UsageError("unexpected argument: " + args[0]);
+  if (!args.empty())
+    return chtools::UsageError("unexpected argument: " + args[0]);
   std::string parent = absl::GetFlag(FLAGS_dir);
   if (parent.empty()) {
     const char* tmp = std::getenv("TMPDIR");
@@ -233,7 +237,8 @@ int main(int argc, char** argv) {
   std::string vm_index = absl::GetFlag(FLAGS_vm_index);
   if (!vm_index.empty() && vm_index[0] != '/') {
     char cwd[4096];
-    if (::getcwd(cwd, sizeof(cwd)) != nullptr) vm_index = absl::StrCat(cwd, "/", vm_index);
+    if (::getcwd(cwd, sizeof(cwd)) != nullptr)
+      vm_index = absl::StrCat(cwd, "/", vm_index);
   }
   int updates = absl::GetFlag(FLAGS_updates);
   int repeats = absl::GetFlag(FLAGS_repeats);

@@ -21,15 +21,15 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "lib/cli/tool.h"
 #include "lib/chapi/client.h"
 #include "lib/chapi/wait_socket.h"
+#include "lib/cli/tool.h"
 #include "lib/config/config.h"
 #include "lib/index/index.h"
 #include "lib/process/spawn.h"
@@ -41,8 +41,9 @@
 ABSL_FLAG(std::string, ch_launch, "", "Path of ch-launch.");
 ABSL_FLAG(std::string, sim, "", "Path of the CH simulator (cloud-hypervisor).");
 ABSL_FLAG(int, runs, 20, "Measurements per row.");
-ABSL_FLAG(std::string, dir, "/tmp",
-          "Where the throw-away root/run/log dirs go (e.g. /dev/shm for tmpfs).");
+ABSL_FLAG(
+    std::string, dir, "/tmp",
+    "Where the throw-away root/run/log dirs go (e.g. /dev/shm for tmpfs).");
 
 namespace {
 
@@ -57,7 +58,8 @@ std::string Run(const std::vector<std::string>& argv) {
   auto r = RunCommand(argv, absl::Seconds(60));
   if (!r.ok()) Die(std::string(r.status().message()));
   if (!r->exit.exited() || r->exit.code() != 0) {
-    Die(absl::StrCat(argv[0], " ", argv[1], ": ", r->exit.ToString(), ": ", r->err));
+    Die(absl::StrCat(argv[0], " ", argv[1], ": ", r->exit.ToString(), ": ",
+                     r->err));
   }
   return r->out;
 }
@@ -75,7 +77,8 @@ std::string Field(const std::string& text, const std::string& name) {
     line = absl::StripLeadingAsciiWhitespace(line);
     if (absl::StartsWith(line, name + ": ")) {
       line.remove_prefix(name.size() + 2);
-      return std::string(absl::StripSuffix(absl::StripPrefix(line, "\""), "\""));
+      return std::string(
+          absl::StripSuffix(absl::StripPrefix(line, "\""), "\""));
     }
   }
   Die("no " + name + " in ch-launch output");
@@ -93,10 +96,13 @@ std::vector<std::string> ProcCmdline(const std::string& pid) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  chtools::InitTool("launch_bench --ch-launch=PATH --sim=PATH [--runs=N]", argc, argv);
-  const std::string launch = absl::GetFlag(FLAGS_ch_launch), sim = absl::GetFlag(FLAGS_sim);
+  chtools::InitTool("launch_bench --ch-launch=PATH --sim=PATH [--runs=N]", argc,
+                    argv);
+  const std::string launch = absl::GetFlag(FLAGS_ch_launch),
+                    sim = absl::GetFlag(FLAGS_sim);
   const int runs = absl::GetFlag(FLAGS_runs);
-  if (launch.empty() || sim.empty() || runs < 1) return chtools::UsageError("need --ch-launch and --sim");
+  if (launch.empty() || sim.empty() || runs < 1)
+    return chtools::UsageError("need --ch-launch and --sim");
 
   std::string tmpl = absl::GetFlag(FLAGS_dir) + "/launch_bench.XXXXXX";
   if (::mkdtemp(tmpl.data()) == nullptr) Die("mkdtemp " + tmpl);
@@ -106,10 +112,12 @@ int main(int argc, char** argv) {
   ::setenv("CHTOOLS_LOG_DIR", (t + "/log").c_str(), 1);
   ::setenv("CHTOOLS_CH_BINARY", sim.c_str(), 1);
   Run({"mkdir", "-p", t + "/root", t + "/img"});
-  Run({"truncate", "-s", "1M", t + "/img/vmlinuz", t + "/img/initrd.img", t + "/img/l0.erofs"});
-  std::string created = Run({launch, "create", "--name", "bench", "--cpu", "1", "--memory",
-                             "512M", "--kernel", t + "/img/vmlinuz", "--initrd",
-                             t + "/img/initrd.img", "--layer", t + "/img/l0.erofs"});
+  Run({"truncate", "-s", "1M", t + "/img/vmlinuz", t + "/img/initrd.img",
+       t + "/img/l0.erofs"});
+  std::string created =
+      Run({launch, "create", "--name", "bench", "--cpu", "1", "--memory",
+           "512M", "--kernel", t + "/img/vmlinuz", "--initrd",
+           t + "/img/initrd.img", "--layer", t + "/img/l0.erofs"});
   const std::string run_dir = Field(created, "run_dir");
   const std::string api = run_dir + "/api.sock";
 
@@ -132,7 +140,8 @@ int main(int argc, char** argv) {
   auto bench_id = env.index->Resolve("bench");
   if (!bench_id.ok()) Die(std::string(bench_id.status().message()));
 
-  std::vector<double> to_socket, to_running, bare_term, start, stop, core_start, core_stop;
+  std::vector<double> to_socket, to_running, bare_term, start, stop, core_start,
+      core_stop;
   for (int i = 0; i < runs; ++i) {
     ::unlink(api.c_str());
     chtools::process::SpawnOptions o;
@@ -141,13 +150,16 @@ int main(int argc, char** argv) {
     absl::Time t0 = absl::Now();
     auto child = chtools::process::Spawn(o);
     if (!child.ok()) Die(std::string(child.status().message()));
-    if (auto s = chtools::chapi::WaitForApiSocket(api, child->pidfd(), absl::Seconds(5)); !s.ok()) {
+    if (auto s = chtools::chapi::WaitForApiSocket(api, child->pidfd(),
+                                                  absl::Seconds(5));
+        !s.ok()) {
       Die(std::string(s.message()));
     }
     absl::Time t1 = absl::Now();
     chtools::chapi::Client c(api, absl::Seconds(5));
     // The same wait start does: CH serves before it has booted the VM.
-    if (auto s = chtools::vm::WaitRunning(c, child->pidfd(), absl::Now() + absl::Seconds(5),
+    if (auto s = chtools::vm::WaitRunning(c, child->pidfd(),
+                                          absl::Now() + absl::Seconds(5),
                                           [] { return absl::Now(); });
         !s.ok()) {
       Die(absl::StrCat("bare sim did not boot: ", s.message()));
@@ -189,24 +201,39 @@ int main(int argc, char** argv) {
     noop.push_back(Ms(absl::Now() - n0));
   }
 
-  const double sock = Median(to_socket), booted = Median(to_running), st = Median(start),
-               sp = Median(stop), term = Median(bare_term), help = Median(noop);
-  std::printf("launch_bench: %d runs under %s, medians in ms (direct-boot VM, 1 vCPU, simulator)\n\n",
-              runs, absl::GetFlag(FLAGS_dir).c_str());
+  const double sock = Median(to_socket), booted = Median(to_running),
+               st = Median(start), sp = Median(stop), term = Median(bare_term),
+               help = Median(noop);
+  std::printf(
+      "launch_bench: %d runs under %s, medians in ms (direct-boot VM, 1 vCPU, "
+      "simulator)\n\n",
+      runs, absl::GetFlag(FLAGS_dir).c_str());
   std::printf("%-46s %9s %9s\n", "measurement", "ms", "ratio");
-  std::printf("%-46s %9.2f %9.2f\n", "bare sim: spawn -> API socket accepts", sock, 1.0);
-  std::printf("%-46s %9.2f %9.2f\n", "bare sim: spawn -> vm.info Running", booted, booted / sock);
-  std::printf("%-46s %9.2f %9.2f\n", "ch-launch start (whole program)", st, st / sock);
-  std::printf("%-46s %9.2f %9s\n", "  overhead vs exec->socket (target <= 5)", st - sock, "");
-  std::printf("%-46s %9.2f %9s\n", "  overhead vs exec->Running", st - booted, "");
-  std::printf("%-46s %9.2f %9s\n", "ch-launch --help (process start only)", help, "");
-  std::printf("%-46s %9.2f %9s\n", "  start minus exec->Running minus --help", st - booted - help, "");
+  std::printf("%-46s %9.2f %9.2f\n", "bare sim: spawn -> API socket accepts",
+              sock, 1.0);
+  std::printf("%-46s %9.2f %9.2f\n", "bare sim: spawn -> vm.info Running",
+              booted, booted / sock);
+  std::printf("%-46s %9.2f %9.2f\n", "ch-launch start (whole program)", st,
+              st / sock);
+  std::printf("%-46s %9.2f %9s\n", "  overhead vs exec->socket (target <= 5)",
+              st - sock, "");
+  std::printf("%-46s %9.2f %9s\n", "  overhead vs exec->Running", st - booted,
+              "");
+  std::printf("%-46s %9.2f %9s\n", "ch-launch --help (process start only)",
+              help, "");
+  std::printf("%-46s %9.2f %9s\n", "  start minus exec->Running minus --help",
+              st - booted - help, "");
   const double cst = Median(core_start), csp = Median(core_stop);
-  std::printf("%-46s %9.2f %9.2f\n", "ch-launch start core, in-process", cst, cst / sock);
-  std::printf("%-46s %9.2f %9s\n", "  overhead vs exec->socket (target <= 5)", cst - sock, "");
-  std::printf("%-46s %9.2f %9s\n", "  overhead vs exec->Running", cst - booted, "");
+  std::printf("%-46s %9.2f %9.2f\n", "ch-launch start core, in-process", cst,
+              cst / sock);
+  std::printf("%-46s %9.2f %9s\n", "  overhead vs exec->socket (target <= 5)",
+              cst - sock, "");
+  std::printf("%-46s %9.2f %9s\n", "  overhead vs exec->Running", cst - booted,
+              "");
   std::printf("%-46s %9.2f %9.2f\n", "bare sim: SIGTERM -> exit", term, 1.0);
-  std::printf("%-46s %9.2f %9.2f\n", "ch-launch stop (vm.shutdown, SIGTERM, wait)", sp, sp / term);
-  std::printf("%-46s %9.2f %9.2f\n", "ch-launch stop core, in-process", csp, csp / term);
+  std::printf("%-46s %9.2f %9.2f\n",
+              "ch-launch stop (vm.shutdown, SIGTERM, wait)", sp, sp / term);
+  std::printf("%-46s %9.2f %9.2f\n", "ch-launch stop core, in-process", csp,
+              csp / term);
   return 0;
 }

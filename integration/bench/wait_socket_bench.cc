@@ -46,13 +46,15 @@ absl::Duration Measure(Method method, int bind_delay_ms) {
   absl::Time start = absl::Now();
   auto sim = Sim::Start(o);
   if (!sim.ok()) {
-    std::fprintf(stderr, "start: %s\n", std::string(sim.status().message()).c_str());
+    std::fprintf(stderr, "start: %s\n",
+                 std::string(sim.status().message()).c_str());
     std::exit(1);
   }
   const std::string& sock = (*sim)->api_socket();
   switch (method) {
     case Method::kInotify:
-      if (!chtools::chapi::WaitForApiSocket(sock, (*sim)->child().pidfd(), absl::Seconds(20))
+      if (!chtools::chapi::WaitForApiSocket(sock, (*sim)->child().pidfd(),
+                                            absl::Seconds(20))
                .ok()) {
         std::exit(1);
       }
@@ -78,8 +80,8 @@ double MedianMs(std::vector<absl::Duration> v) {
 int main(int argc, char** argv) {
   int runs = argc > 1 ? std::atoi(argv[1]) : 15;
   if (runs < 1) runs = 1;
-  std::printf("%-12s %12s %12s %12s %10s %10s\n", "bind delay", "busy ms", "inotify ms",
-              "poll100 ms", "ino/busy", "poll/ino");
+  std::printf("%-12s %12s %12s %12s %10s %10s\n", "bind delay", "busy ms",
+              "inotify ms", "poll100 ms", "ino/busy", "poll/ino");
   for (int delay : {0, 37, 150}) {
     std::vector<absl::Duration> busy, ino, poll;
     for (int i = 0; i < runs; ++i) {

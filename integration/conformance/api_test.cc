@@ -39,17 +39,22 @@ class ApiTest : public ::testing::Test {
 TEST_F(ApiTest, Gotcha04StateErrorsAre500WithAChainArray) {
   ASSERT_OK_AND_ASSIGN(chapi::HttpResponse r, sim_->Raw("PUT", "vm.pause"));
   EXPECT_EQ(r.status, 500);
-  EXPECT_EQ(r.body, R"(["Error from API","The VM could not be paused","VM is not running"])");
+  EXPECT_EQ(
+      r.body,
+      R"(["Error from API","The VM could not be paused","VM is not running"])");
   ASSERT_OK_AND_ASSIGN(r, sim_->Raw("GET", "vm.info"));
   EXPECT_EQ(r.status, 500);
-  EXPECT_EQ(Body(r), json({"Error from API", "The VM info is not available", "VM is not created"}));
+  EXPECT_EQ(Body(r), json({"Error from API", "The VM info is not available",
+                           "VM is not created"}));
   ASSERT_OK_AND_ASSIGN(r, sim_->Raw("PUT", "vm.boot"));
   EXPECT_EQ(r.status, 500);
-  EXPECT_EQ(Body(r), json({"Error from API", "The VM could not boot", "VM config is missing"}));
+  EXPECT_EQ(Body(r), json({"Error from API", "The VM could not boot",
+                           "VM config is missing"}));
 }
 
 TEST_F(ApiTest, Gotcha04BadJsonIs400) {
-  ASSERT_OK_AND_ASSIGN(chapi::HttpResponse r, sim_->Raw("PUT", "vm.create", "{not json"));
+  ASSERT_OK_AND_ASSIGN(chapi::HttpResponse r,
+                       sim_->Raw("PUT", "vm.create", "{not json"));
   EXPECT_EQ(r.status, 400);
   json b = Body(r);
   ASSERT_TRUE(b.is_array()) << r.body;
@@ -59,7 +64,8 @@ TEST_F(ApiTest, Gotcha04BadJsonIs400) {
 
 TEST_F(ApiTest, Gotcha04BodyPresenceAndMethodAre400) {
   // A body sent to a no-body action.
-  ASSERT_OK_AND_ASSIGN(chapi::HttpResponse r, sim_->Raw("PUT", "vm.pause", "{}"));
+  ASSERT_OK_AND_ASSIGN(chapi::HttpResponse r,
+                       sim_->Raw("PUT", "vm.pause", "{}"));
   EXPECT_EQ(r.status, 400) << r.body;
   // No body for a body action.
   ASSERT_OK_AND_ASSIGN(r, sim_->Raw("PUT", "vm.snapshot"));
@@ -75,7 +81,8 @@ TEST_F(ApiTest, Gotcha04BodyPresenceAndMethodAre400) {
 }
 
 TEST_F(ApiTest, Gotcha04UnknownPathIs404) {
-  ASSERT_OK_AND_ASSIGN(chapi::HttpResponse r, sim_->Raw("PUT", "vm.frobnicate"));
+  ASSERT_OK_AND_ASSIGN(chapi::HttpResponse r,
+                       sim_->Raw("PUT", "vm.frobnicate"));
   EXPECT_EQ(r.status, 404);
   // A query string is part of the path: also unknown.
   ASSERT_OK_AND_ASSIGN(r, sim_->Raw("GET", "vmm.ping?x=1"));
@@ -96,13 +103,15 @@ TEST_F(ApiTest, Gotcha04BodyEdgeCases) {
   huge["payload"]["cmdline"] = std::string(52000, 'x');
   ASSERT_OK_AND_ASSIGN(r, sim_->Raw("PUT", "vm.create", huge.dump()));
   EXPECT_EQ(r.status, 400);
-  EXPECT_TRUE(chapi::IsVmNotCreated(sim_->client().Info().status())) << "nothing was stored";
+  EXPECT_TRUE(chapi::IsVmNotCreated(sim_->client().Info().status()))
+      << "nothing was stored";
   UniqueFd fd = ConnectUnix(sim_->api_socket());
   ASSERT_TRUE(fd.valid());
-  std::string out = Converse(fd.get(),
-                             "PUT /api/v1/vm.pause HTTP/1.1\r\nHost: localhost\r\n"
-                             "Content-Length: 0\r\n\r\n",
-                             "VM is not running\"]");
+  std::string out =
+      Converse(fd.get(),
+               "PUT /api/v1/vm.pause HTTP/1.1\r\nHost: localhost\r\n"
+               "Content-Length: 0\r\n\r\n",
+               "VM is not running\"]");
   EXPECT_TRUE(absl::StartsWith(out, "HTTP/1.1 500 \r\n")) << out;
 }
 
@@ -126,14 +135,16 @@ TEST_F(ApiTest, Gotcha06HotAdd200WithVm204WithConfigOnly) {
   ASSERT_OK(sim_->client().Create(BootableConfig(sim_->dir())));
   MakeRawDisk(sim_->Join("extra1.raw"));
   MakeRawDisk(sim_->Join("extra2.raw"));
-  ASSERT_OK_AND_ASSIGN(chapi::HttpResponse r,
-                       sim_->Raw("PUT", "vm.add-disk",
-                                 json({{"path", sim_->Join("extra1.raw")}}).dump()));
+  ASSERT_OK_AND_ASSIGN(
+      chapi::HttpResponse r,
+      sim_->Raw("PUT", "vm.add-disk",
+                json({{"path", sim_->Join("extra1.raw")}}).dump()));
   EXPECT_EQ(r.status, 204);
   EXPECT_EQ(r.body, "");
   ASSERT_OK(sim_->client().Boot());
-  ASSERT_OK_AND_ASSIGN(r, sim_->Raw("PUT", "vm.add-disk",
-                                    json({{"path", sim_->Join("extra2.raw")}}).dump()));
+  ASSERT_OK_AND_ASSIGN(
+      r, sim_->Raw("PUT", "vm.add-disk",
+                   json({{"path", sim_->Join("extra2.raw")}}).dump()));
   EXPECT_EQ(r.status, 200);
   json b = Body(r);
   EXPECT_TRUE(b.contains("id") && b["id"].is_string()) << r.body;
@@ -141,7 +152,8 @@ TEST_F(ApiTest, Gotcha06HotAdd200WithVm204WithConfigOnly) {
   // Also while Paused: there is no state check.
   ASSERT_OK(sim_->client().Pause());
   MakeRawDisk(sim_->Join("extra3.raw"));
-  ASSERT_OK_AND_ASSIGN(json dev, sim_->client().AddDisk({{"path", sim_->Join("extra3.raw")}}));
+  ASSERT_OK_AND_ASSIGN(
+      json dev, sim_->client().AddDisk({{"path", sim_->Join("extra3.raw")}}));
   EXPECT_TRUE(dev.contains("bdf"));
 }
 
@@ -154,7 +166,8 @@ TEST_F(ApiTest, Gotcha07ShutdownKeepsConfigAsCreated) {
   EXPECT_TRUE(info["config"].is_object());
   EXPECT_TRUE(info["device_tree"].is_null());
   EXPECT_THAT(sim_->client().Create(BootableConfig(sim_->dir())),
-              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("VM is already created")));
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("VM is already created")));
   ASSERT_OK(sim_->client().Boot());
   ASSERT_OK_AND_ASSIGN(info, sim_->client().Info());
   EXPECT_EQ(info["state"], "Running");
@@ -169,7 +182,8 @@ TEST_F(ApiTest, Gotcha08BootResumesRebootAndDelete) {
   EXPECT_EQ(r.status, 204);
   ASSERT_OK_AND_ASSIGN(r, sim_->Raw("PUT", "vm.reboot"));
   EXPECT_EQ(r.status, 500);
-  EXPECT_EQ(Body(r), json({"Error from API", "The VM could not reboot", "VM is not created"}));
+  EXPECT_EQ(Body(r), json({"Error from API", "The VM could not reboot",
+                           "VM is not created"}));
   CreateAndBoot();
   ASSERT_OK(sim_->client().Pause());
   ASSERT_OK_AND_ASSIGN(r, sim_->Raw("PUT", "vm.boot"));
@@ -234,22 +248,31 @@ TEST_F(ApiTest, Gotcha15BeforeBootAndSharedIdCounter) {
   EXPECT_EQ(info["device_tree"]["_disk0"]["parent"], "_virtio-pci-_disk0");
   // Hot-plug continues the counter.
   MakeRawDisk(sim->Join("hot.raw"));
-  ASSERT_OK_AND_ASSIGN(json dev, sim->client().AddDisk({{"path", sim->Join("hot.raw")}}));
+  ASSERT_OK_AND_ASSIGN(json dev,
+                       sim->client().AddDisk({{"path", sim->Join("hot.raw")}}));
   EXPECT_EQ(dev["id"], "_disk2");
 }
 
-// docs/ch-v51.md §1.4 identifier rules, checked by every vm.add-* (full validate()).
+// docs/ch-v51.md §1.4 identifier rules, checked by every vm.add-* (full
+// validate()).
 TEST_F(ApiTest, HotAddValidatesIdentifiers) {
   CreateAndBoot();
   MakeRawDisk(sim_->Join("x.raw"));
-  absl::Status s = sim_->client().AddDisk({{"path", sim_->Join("x.raw")}, {"id", "__x"}}).status();
+  absl::Status s = sim_->client()
+                       .AddDisk({{"path", sim_->Join("x.raw")}, {"id", "__x"}})
+                       .status();
   ASSERT_TRUE(chapi::GetChError(s).has_value()) << s;
-  EXPECT_EQ(chapi::GetChError(s)->chain,
-            std::vector<std::string>({"Error from API", "The disk could not be added to the VM",
-                                      "Failed to validate config",
-                                      "Identifier __x is not invalid"}));
-  s = sim_->client().AddDisk({{"path", sim_->Join("x.raw")}, {"id", "_disk0"}}).status();
-  EXPECT_THAT(std::string(s.message()), HasSubstr("Identifier _disk0 is not unique")) << s;
+  EXPECT_EQ(
+      chapi::GetChError(s)->chain,
+      std::vector<std::string>(
+          {"Error from API", "The disk could not be added to the VM",
+           "Failed to validate config", "Identifier __x is not invalid"}));
+  s = sim_->client()
+          .AddDisk({{"path", sim_->Join("x.raw")}, {"id", "_disk0"}})
+          .status();
+  EXPECT_THAT(std::string(s.message()),
+              HasSubstr("Identifier _disk0 is not unique"))
+      << s;
 }
 
 // Gotcha 16: requests are served one at a time; a slow snapshot blocks ping.
@@ -272,7 +295,8 @@ TEST(Gotcha16Serialised, SlowSnapshotBlocksPing) {
   absl::Duration ping = absl::Now() - start;
   t.join();
   // The snapshot takes 1.5 s and started 0.3 s before the ping.
-  EXPECT_GE(ping, absl::Milliseconds(900)) << "ping was answered during the snapshot";
+  EXPECT_GE(ping, absl::Milliseconds(900))
+      << "ping was answered during the snapshot";
 }
 
 }  // namespace

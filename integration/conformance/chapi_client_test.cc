@@ -37,7 +37,8 @@ TEST(ClientSimTest, EveryCallThroughALifecycle) {
   config["cpus"] = {{"boot_vcpus", 1}, {"max_vcpus", 2}};
   ASSERT_OK(c.Create(config));
   MakeRawDisk(sim->Join("extra.raw"));
-  ASSERT_OK_AND_ASSIGN(json cold, c.AddDisk({{"path", sim->Join("extra.raw")}, {"readonly", true}}));
+  ASSERT_OK_AND_ASSIGN(json cold, c.AddDisk({{"path", sim->Join("extra.raw")},
+                                             {"readonly", true}}));
   EXPECT_TRUE(cold.is_null()) << "config-only VM: 204, no id yet";
   ASSERT_OK(c.Boot());
   ASSERT_OK_AND_ASSIGN(json info, c.Info());
@@ -60,11 +61,13 @@ TEST(ClientSimTest, EveryCallThroughALifecycle) {
   EXPECT_EQ(dev["id"], "_disk2");
   EXPECT_TRUE(dev["bdf"].is_string());
   ASSERT_OK(c.RemoveDevice("_disk2"));
-  EXPECT_THAT(c.RemoveDevice("_nope"),
-              StatusIs(absl::StatusCode::kUnknown, HasSubstr("Failed to find device")));
+  EXPECT_THAT(
+      c.RemoveDevice("_nope"),
+      StatusIs(absl::StatusCode::kUnknown, HasSubstr("Failed to find device")));
   ASSERT_OK(c.Resize(2, std::nullopt));
   EXPECT_THAT(c.Resize(64, std::nullopt),
-              StatusIs(absl::StatusCode::kUnknown, HasSubstr("Requested vCPUs exceed maximum")));
+              StatusIs(absl::StatusCode::kUnknown,
+                       HasSubstr("Requested vCPUs exceed maximum")));
   ASSERT_OK_AND_ASSIGN(json counters, c.Counters());
   EXPECT_TRUE(counters.contains("_disk0")) << counters.dump();
 
@@ -72,9 +75,11 @@ TEST(ClientSimTest, EveryCallThroughALifecycle) {
   ASSERT_OK(c.Shutdown());
   ASSERT_OK_AND_ASSIGN(info, c.Info());
   EXPECT_EQ(info["state"], "Created");
-  EXPECT_THAT(c.Pause(), StatusIs(absl::StatusCode::kFailedPrecondition,
-                                  "vm.pause: HTTP 500: Error from API: The VM could not be "
-                                  "paused: VM is not running"));
+  EXPECT_THAT(
+      c.Pause(),
+      StatusIs(absl::StatusCode::kFailedPrecondition,
+               "vm.pause: HTTP 500: Error from API: The VM could not be "
+               "paused: VM is not running"));
   ASSERT_OK(c.Delete());
   EXPECT_TRUE(IsVmNotCreated(c.Info().status()));
   ASSERT_OK(c.Restore("file://" + snap));
@@ -121,7 +126,8 @@ TEST_F(SlowSnapshotTest, SnapshotTimeout) {
   Client c(sim_->api_socket(), absl::Milliseconds(100));
   c.set_long_timeout(absl::Milliseconds(500));
   absl::Time start = absl::Now();
-  EXPECT_THAT(c.Snapshot("file://" + dest_), StatusIs(absl::StatusCode::kDeadlineExceeded));
+  EXPECT_THAT(c.Snapshot("file://" + dest_),
+              StatusIs(absl::StatusCode::kDeadlineExceeded));
   absl::Duration took = absl::Now() - start;
   EXPECT_GE(took, absl::Milliseconds(500));
   EXPECT_LT(took, absl::Seconds(9)) << "gave up before the simulator answered";
@@ -162,7 +168,8 @@ TEST(WaitForApiSocketSimTest, SlowBind) {
   o.wait = false;
   absl::Time start = absl::Now();
   ASSERT_OK_AND_ASSIGN(auto sim, Sim::Start(o));
-  ASSERT_OK(WaitForApiSocket(sim->api_socket(), sim->child().pidfd(), absl::Seconds(20)));
+  ASSERT_OK(WaitForApiSocket(sim->api_socket(), sim->child().pidfd(),
+                             absl::Seconds(20)));
   absl::Duration took = absl::Now() - start;
   EXPECT_GE(took, absl::Milliseconds(700));
   EXPECT_LT(took, absl::Seconds(15));
@@ -176,8 +183,10 @@ TEST(WaitForApiSocketSimTest, ExitBeforeReadyFailsEarly) {
   o.args = {"--kernel", "/nonexistent/k", "--disk", "path=/x,bogus=1"};
   ASSERT_OK_AND_ASSIGN(auto sim, Sim::Start(o));
   // Exits 1 after binding; the stale socket never accepts.
-  absl::Status s = WaitForApiSocket(sim->api_socket(), sim->child().pidfd(), absl::Seconds(30));
-  absl::StatusOr<std::optional<process::ExitInfo>> exit = sim->child().WaitFor(absl::Seconds(10));
+  absl::Status s = WaitForApiSocket(sim->api_socket(), sim->child().pidfd(),
+                                    absl::Seconds(30));
+  absl::StatusOr<std::optional<process::ExitInfo>> exit =
+      sim->child().WaitFor(absl::Seconds(10));
   ASSERT_OK(exit.status());
   EXPECT_EQ(*exit, process::ExitInfo::Exited(1));
   // The socket may have accepted during the short window before the exit
@@ -192,15 +201,18 @@ TEST(WaitForApiSocketSimTest, ExitBeforeReadyFailsEarly) {
 TEST(FindChProcessSimTest, FindsTheSimulatorAsTheListenerOfItsSocket) {
   ASSERT_OK_AND_ASSIGN(auto sim, Sim::Start());
   // No pid file at all: the process listening on api.sock is the one.
-  ASSERT_OK_AND_ASSIGN(process::ChProcess ch,
-                       process::FindChProcess(sim->Join("api.sock"), sim->Join("ch.pid"), {}));
+  ASSERT_OK_AND_ASSIGN(
+      process::ChProcess ch,
+      process::FindChProcess(sim->Join("api.sock"), sim->Join("ch.pid"), {}));
   EXPECT_EQ(ch.pid(), sim->child().pid());
   ASSERT_OK(ch.Signal(SIGTERM));
   ASSERT_OK_AND_ASSIGN(bool exited, ch.WaitExit(absl::Seconds(10)));
   EXPECT_TRUE(exited);
   EXPECT_EQ(sim->WaitExit(), process::ExitInfo::Exited(0));
-  EXPECT_THAT(process::FindChProcess(sim->Join("api.sock"), sim->Join("ch.pid"), {}).status(),
-              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(
+      process::FindChProcess(sim->Join("api.sock"), sim->Join("ch.pid"), {})
+          .status(),
+      StatusIs(absl::StatusCode::kNotFound));
 }
 
 }  // namespace

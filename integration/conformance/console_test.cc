@@ -135,17 +135,19 @@ TEST_F(ConsoleTest, Gotcha13SocketRemovedAtTeardown) {
 TEST_F(ConsoleTest, Gotcha13LeftoverSocketFileFailsCreateButKeepsConfig) {
   WriteFile(sim_->Join("serial.sock"), "");
   absl::Status s = sim_->client().Create(SocketSerialConfig());
-  EXPECT_THAT(std::string(s.message()), HasSubstr("Address already in use")) << s;
+  EXPECT_THAT(std::string(s.message()), HasSubstr("Address already in use"))
+      << s;
   ASSERT_OK_AND_ASSIGN(json info, sim_->client().Info());
   EXPECT_EQ(info["state"], "Created");
   EXPECT_THAT(sim_->client().Create(SocketSerialConfig()),
-              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("already created")));
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("already created")));
   EXPECT_OK(sim_->client().Delete());
 }
 
-// docs/ch-v51.md §5: CH copies guest bytes unchanged (its PTY is raw), and a Linux
-// guest's console sends "\r\n" (tty ONLCR, the kernel console's own CR), so
-// every line a client reads ends in "\r\n", never in a bare "\n".
+// docs/ch-v51.md §5: CH copies guest bytes unchanged (its PTY is raw), and a
+// Linux guest's console sends "\r\n" (tty ONLCR, the kernel console's own CR),
+// so every line a client reads ends in "\r\n", never in a bare "\n".
 size_t BareLineFeeds(absl::string_view s) {
   size_t n = 0;
   for (size_t i = 0; i < s.size(); ++i) {
@@ -192,10 +194,11 @@ TEST(Gotcha13Cli, LeftoverSerialSocketExits1) {
   WriteFile(dir.Join("k"), "k");
   MakeRawDisk(dir.Join("d.raw"));
   WriteFile(dir.Join("serial.sock"), "");
-  ASSERT_OK_AND_ASSIGN(process::CommandResult r,
-                       RunSim({"--api-socket", dir.Join("api.sock"), "--kernel", dir.Join("k"),
-                               "--disk", "path=" + dir.Join("d.raw"), "--serial",
-                               "socket=" + dir.Join("serial.sock"), "--console", "off"}));
+  ASSERT_OK_AND_ASSIGN(
+      process::CommandResult r,
+      RunSim({"--api-socket", dir.Join("api.sock"), "--kernel", dir.Join("k"),
+              "--disk", "path=" + dir.Join("d.raw"), "--serial",
+              "socket=" + dir.Join("serial.sock"), "--console", "off"}));
   EXPECT_EQ(r.exit, process::ExitInfo::Exited(1)) << r.err;
 }
 

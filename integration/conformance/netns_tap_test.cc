@@ -17,8 +17,8 @@
 namespace chtools::conformance {
 namespace {
 
-using ::testing::HasSubstr;
 using process::ExitInfo;
+using ::testing::HasSubstr;
 
 // Interface names of the netns `netns_path` ("" = ours).
 std::set<std::string> Links(const std::string& netns_path) {
@@ -28,17 +28,19 @@ std::set<std::string> Links(const std::string& netns_path) {
   absl::StatusOr<process::CommandResult> r = process::RunCommand(o);
   std::set<std::string> names;
   if (!r.ok()) return names;
-  for (absl::string_view line : absl::StrSplit(r->out, '\n', absl::SkipEmpty())) {
+  for (absl::string_view line :
+       absl::StrSplit(r->out, '\n', absl::SkipEmpty())) {
     std::vector<absl::string_view> f = absl::StrSplit(line, ": ");
-    if (f.size() >= 2) names.insert(std::string(f[1].substr(0, f[1].find('@'))));
+    if (f.size() >= 2)
+      names.insert(std::string(f[1].substr(0, f[1].find('@'))));
   }
   return names;
 }
 
 bool SameFile(const std::string& a, const std::string& b) {
   struct stat sa, sb;
-  return stat(a.c_str(), &sa) == 0 && stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev &&
-         sa.st_ino == sb.st_ino;
+  return stat(a.c_str(), &sa) == 0 && stat(b.c_str(), &sb) == 0 &&
+         sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
 class NetnsTapTest : public ::testing::Test {
@@ -47,10 +49,12 @@ class NetnsTapTest : public ::testing::Test {
     name_ = absl::StrCat("chtools-conf-", getpid());
     path_ = "/run/netns/" + name_;
     Ip({"ip", "netns", "add", name_});
-    Ip({"ip", "netns", "exec", name_, "ip", "tuntap", "add", "tapmq", "mode", "tap",
-        "multi_queue"});
+    Ip({"ip", "netns", "exec", name_, "ip", "tuntap", "add", "tapmq", "mode",
+        "tap", "multi_queue"});
   }
-  void TearDown() override { (void)process::RunCommand({"ip", "netns", "del", name_}); }
+  void TearDown() override {
+    (void)process::RunCommand({"ip", "netns", "del", name_});
+  }
   void Ip(const std::vector<std::string>& argv) {
     absl::StatusOr<process::CommandResult> r = process::RunCommand(argv);
     ASSERT_OK(r.status());
@@ -61,9 +65,16 @@ class NetnsTapTest : public ::testing::Test {
     MakeRawDisk(files + "/d.raw");
     SimOptions o;
     o.netns_path = netns;
-    o.args = {"--cpus", "boot=2", "--kernel", files + "/k", "--disk", "path=" + files + "/d.raw",
-              "--net", "tap=tapmq,mac=52:54:00:00:00:01,num_queues=4,queue_size=256",
-              "--console", "off"};
+    o.args = {"--cpus",
+              "boot=2",
+              "--kernel",
+              files + "/k",
+              "--disk",
+              "path=" + files + "/d.raw",
+              "--net",
+              "tap=tapmq,mac=52:54:00:00:00:01,num_queues=4,queue_size=256",
+              "--console",
+              "off"};
     return o;
   }
   std::string name_, path_;
@@ -82,9 +93,11 @@ TEST_F(NetnsTapTest, AttachesToThatVeryMultiQueueTap) {
   pid_t pid = sim->child().pid();
   // 1. The process lives in the named netns.
   EXPECT_TRUE(SameFile(absl::StrCat("/proc/", pid, "/ns/net"), path_));
-  EXPECT_FALSE(SameFile(absl::StrCat("/proc/", pid, "/ns/net"), "/proc/self/ns/net"));
+  EXPECT_FALSE(
+      SameFile(absl::StrCat("/proc/", pid, "/ns/net"), "/proc/self/ns/net"));
   // 2. It holds two queue fds (num_queues=4 = 2 pairs) on tapmq.
-  EXPECT_EQ(TunAttachments(pid), std::multiset<std::string>({"tapmq", "tapmq"}));
+  EXPECT_EQ(TunAttachments(pid),
+            std::multiset<std::string>({"tapmq", "tapmq"}));
   // 3. The tap in that netns is the multi-queue one we made, now with 2 queues.
   process::SpawnOptions o;
   o.argv = {"ip", "-d", "link", "show", "tapmq"};
@@ -107,18 +120,22 @@ TEST_F(NetnsTapTest, AttachesToThatVeryMultiQueueTap) {
 TEST_F(NetnsTapTest, WrongNamespaceGetsAUselessNewTap) {
   ASSERT_OK_AND_ASSIGN(auto wrong, ScratchNetns::Create());
   chapi::testing::SocketDir files;
-  ASSERT_OK_AND_ASSIGN(auto sim, Sim::Start(CliBoot(files.path(), wrong->path())));
+  ASSERT_OK_AND_ASSIGN(auto sim,
+                       Sim::Start(CliBoot(files.path(), wrong->path())));
   // The socket is up before the boot (gotcha 1): wait for the VM.
   ASSERT_OK(sim->WaitRunning());
   pid_t pid = sim->child().pid();
   EXPECT_FALSE(SameFile(absl::StrCat("/proc/", pid, "/ns/net"), path_));
-  EXPECT_EQ(TunAttachments(pid), std::multiset<std::string>({"tapmq", "tapmq"}));
-  EXPECT_EQ(Links(wrong->path()).count("tapmq"), 1u) << "a new tap in the wrong netns";
+  EXPECT_EQ(TunAttachments(pid),
+            std::multiset<std::string>({"tapmq", "tapmq"}));
+  EXPECT_EQ(Links(wrong->path()).count("tapmq"), 1u)
+      << "a new tap in the wrong netns";
   process::SpawnOptions o;
   o.argv = {"ip", "-d", "link", "show", "tapmq"};
   o.netns_path = path_;
   ASSERT_OK_AND_ASSIGN(process::CommandResult r, process::RunCommand(o));
-  EXPECT_THAT(r.out, HasSubstr("numqueues 0")) << "the real tap stays unattached";
+  EXPECT_THAT(r.out, HasSubstr("numqueues 0"))
+      << "the real tap stays unattached";
 }
 
 }  // namespace

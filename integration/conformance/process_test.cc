@@ -22,8 +22,8 @@ namespace chtools::conformance {
 namespace {
 
 using ::chtools::testing::StatusIs;
-using ::testing::HasSubstr;
 using process::ExitInfo;
+using ::testing::HasSubstr;
 
 bool Exists(const std::string& path) {
   struct stat st;
@@ -36,11 +36,13 @@ TEST(Gotcha01SocketFirst, ConfigErrorExits1AndLeavesTheSocket) {
   chapi::testing::SocketDir dir;
   std::string sock = dir.Join("api.sock");
   WriteFile(dir.Join("vmlinux"), "k");
-  ASSERT_OK_AND_ASSIGN(process::CommandResult r,
-                       RunSim({"--api-socket", sock, "--kernel", dir.Join("vmlinux"),
-                               "--disk", "path=/x.raw,bogus=1"}));
+  ASSERT_OK_AND_ASSIGN(
+      process::CommandResult r,
+      RunSim({"--api-socket", sock, "--kernel", dir.Join("vmlinux"), "--disk",
+              "path=/x.raw,bogus=1"}));
   EXPECT_EQ(r.exit, ExitInfo::Exited(1)) << r.err;
-  EXPECT_THAT(r.err, HasSubstr("Error: Cloud Hypervisor exited with the following chain of errors:"));
+  EXPECT_THAT(r.err, HasSubstr("Error: Cloud Hypervisor exited with the "
+                               "following chain of errors:"));
   EXPECT_THAT(r.err, HasSubstr("Error parsing --disk"));
   EXPECT_THAT(r.err, HasSubstr("unknown option: bogus"));
   EXPECT_TRUE(Exists(sock)) << "v51 leaves the API socket of a failed start";
@@ -50,9 +52,10 @@ TEST(Gotcha01SocketFirst, BootFailureExits1AndLeavesTheSocket) {
   chapi::testing::SocketDir dir;
   std::string sock = dir.Join("api.sock");
   WriteFile(dir.Join("vmlinux"), "k");
-  ASSERT_OK_AND_ASSIGN(process::CommandResult r,
-                       RunSim({"--api-socket", sock, "--kernel", dir.Join("vmlinux"),
-                               "--disk", "path=" + dir.Join("missing.raw")}));
+  ASSERT_OK_AND_ASSIGN(
+      process::CommandResult r,
+      RunSim({"--api-socket", sock, "--kernel", dir.Join("vmlinux"), "--disk",
+              "path=" + dir.Join("missing.raw")}));
   EXPECT_EQ(r.exit, ExitInfo::Exited(1)) << r.err;
   EXPECT_THAT(r.err, HasSubstr("Cannot open disk path"));
   EXPECT_TRUE(Exists(sock));
@@ -62,7 +65,8 @@ TEST(Gotcha01SocketFirst, ExistingSocketPathRefusesToStart) {
   chapi::testing::SocketDir dir;
   std::string sock = dir.Join("api.sock");
   WriteFile(sock, "");  // any leftover file at the path
-  ASSERT_OK_AND_ASSIGN(process::CommandResult r, RunSim({"--api-socket", sock}));
+  ASSERT_OK_AND_ASSIGN(process::CommandResult r,
+                       RunSim({"--api-socket", sock}));
   EXPECT_EQ(r.exit, ExitInfo::Exited(1));
   EXPECT_THAT(r.err, HasSubstr("Error creation API server's socket"));
   EXPECT_THAT(r.err, HasSubstr("Address already in use (os error 98)"));
@@ -134,7 +138,8 @@ TEST(Gotcha01SocketFirst, CliVmRunsAfterTheDefaultWindow) {
   WriteFile(files.Join("k"), "k");
   MakeRawDisk(files.Join("d.raw"));
   SimOptions o;
-  o.args = {"--kernel", files.Join("k"), "--disk", "path=" + files.Join("d.raw"),
+  o.args = {"--kernel",  files.Join("k"),
+            "--disk",    "path=" + files.Join("d.raw"),
             "--console", "off"};
   ASSERT_OK_AND_ASSIGN(auto sim, Sim::Start(o));
   ASSERT_OK(sim->WaitRunning(absl::Seconds(5)));
@@ -174,9 +179,10 @@ TEST(Gotcha02UnlinkOnCleanExit, SigkillLeavesTheSocket) {
 TEST(Gotcha03ExitCodes, RepeatedFlagIsUsageError) {
   chapi::testing::SocketDir dir;
   WriteFile(dir.Join("k"), "k");
-  ASSERT_OK_AND_ASSIGN(process::CommandResult r,
-                       RunSim({"--api-socket", dir.Join("api.sock"), "--kernel", dir.Join("k"),
-                               "--disk", "path=/a.raw", "--disk", "path=/b.raw"}));
+  ASSERT_OK_AND_ASSIGN(
+      process::CommandResult r,
+      RunSim({"--api-socket", dir.Join("api.sock"), "--kernel", dir.Join("k"),
+              "--disk", "path=/a.raw", "--disk", "path=/b.raw"}));
   EXPECT_EQ(r.exit, ExitInfo::Exited(2)) << r.err;
   EXPECT_THAT(r.err, HasSubstr("cannot be used multiple times"));
   EXPECT_FALSE(Exists(dir.Join("api.sock"))) << "clap fails before the socket";
@@ -184,11 +190,13 @@ TEST(Gotcha03ExitCodes, RepeatedFlagIsUsageError) {
 
 TEST(Gotcha03ExitCodes, VmConfigWithoutPayloadIsUsageError) {
   chapi::testing::SocketDir dir;
-  ASSERT_OK_AND_ASSIGN(process::CommandResult r,
-                       RunSim({"--api-socket", dir.Join("api.sock"), "--cpus", "boot=2"}));
+  ASSERT_OK_AND_ASSIGN(
+      process::CommandResult r,
+      RunSim({"--api-socket", dir.Join("api.sock"), "--cpus", "boot=2"}));
   EXPECT_EQ(r.exit, ExitInfo::Exited(2)) << r.err;
-  ASSERT_OK_AND_ASSIGN(r, RunSim({"--api-socket", dir.Join("api.sock"), "--restore",
-                                  "source_url=file:///x", "--serial", "pty"}));
+  ASSERT_OK_AND_ASSIGN(
+      r, RunSim({"--api-socket", dir.Join("api.sock"), "--restore",
+                 "source_url=file:///x", "--serial", "pty"}));
   EXPECT_EQ(r.exit, ExitInfo::Exited(2)) << r.err;
 }
 
@@ -201,13 +209,14 @@ TEST(Gotcha03ExitCodes, ConfigValueErrorExits1WithChain) {
   chapi::testing::SocketDir dir;
   WriteFile(dir.Join("k"), "k");
   ASSERT_OK_AND_ASSIGN(process::CommandResult r,
-                       RunSim({"--api-socket", dir.Join("api.sock"), "--kernel", dir.Join("k"),
-                               "--cpus", "boot=x"}));
+                       RunSim({"--api-socket", dir.Join("api.sock"), "--kernel",
+                               dir.Join("k"), "--cpus", "boot=x"}));
   EXPECT_EQ(r.exit, ExitInfo::Exited(1)) << r.err;
   EXPECT_THAT(r.err, HasSubstr("Error parsing --cpus"));
   // v51 has no resume= on --restore: a value error (exit 1), not clap's.
-  ASSERT_OK_AND_ASSIGN(r, RunSim({"--api-socket", dir.Join("api2.sock"), "--restore",
-                                  "source_url=file:///x,resume=true"}));
+  ASSERT_OK_AND_ASSIGN(
+      r, RunSim({"--api-socket", dir.Join("api2.sock"), "--restore",
+                 "source_url=file:///x,resume=true"}));
   EXPECT_EQ(r.exit, ExitInfo::Exited(1)) << r.err;
   EXPECT_THAT(r.err, HasSubstr("unknown option: resume"));
 }
@@ -220,8 +229,9 @@ TEST(Gotcha03ExitCodes, VersionExits0) {
 
 TEST(Gotcha03ExitCodes, OptionsNotCompiledInAreUsageErrors) {
   chapi::testing::SocketDir dir;
-  ASSERT_OK_AND_ASSIGN(process::CommandResult r,
-                       RunSim({"--api-socket", dir.Join("api.sock"), "--gdb", "path=/x"}));
+  ASSERT_OK_AND_ASSIGN(
+      process::CommandResult r,
+      RunSim({"--api-socket", dir.Join("api.sock"), "--gdb", "path=/x"}));
   EXPECT_EQ(r.exit, ExitInfo::Exited(2)) << r.err;
 }
 
@@ -230,19 +240,22 @@ TEST(Gotcha03ExitCodes, KeyValueGrammarErrorsExit1) {
   WriteFile(dir.Join("k"), "k");
   MakeRawDisk(dir.Join("d.raw"));
   // Only the whole value is trimmed: " readonly" is an unknown key.
-  ASSERT_OK_AND_ASSIGN(process::CommandResult r,
-                       RunSim({"--api-socket", dir.Join("a.sock"), "--kernel", dir.Join("k"),
-                               "--disk", "path=" + dir.Join("d.raw") + ", readonly=on"}));
+  ASSERT_OK_AND_ASSIGN(
+      process::CommandResult r,
+      RunSim({"--api-socket", dir.Join("a.sock"), "--kernel", dir.Join("k"),
+              "--disk", "path=" + dir.Join("d.raw") + ", readonly=on"}));
   EXPECT_EQ(r.exit, ExitInfo::Exited(1)) << r.err;
   EXPECT_THAT(r.err, HasSubstr("unknown option:  readonly"));
   // No T suffix for sizes.
-  ASSERT_OK_AND_ASSIGN(r, RunSim({"--api-socket", dir.Join("b.sock"), "--kernel", dir.Join("k"),
-                                  "--memory", "size=1T"}));
+  ASSERT_OK_AND_ASSIGN(
+      r, RunSim({"--api-socket", dir.Join("b.sock"), "--kernel", dir.Join("k"),
+                 "--memory", "size=1T"}));
   EXPECT_EQ(r.exit, ExitInfo::Exited(1)) << r.err;
   EXPECT_THAT(r.err, HasSubstr("Error parsing --memory"));
 }
 
-// docs/ch-v51.md §1.4: values that parse but fail validate() exit 1 at start-up.
+// docs/ch-v51.md §1.4: values that parse but fail validate() exit 1 at
+// start-up.
 TEST(Gotcha03ExitCodes, CliValidationErrorsExit1) {
   chapi::testing::SocketDir dir;
   WriteFile(dir.Join("k"), "k");
@@ -259,12 +272,15 @@ TEST(Gotcha03ExitCodes, CliValidationErrorsExit1) {
   };
   int i = 0;
   for (const auto& extra : bad) {
-    std::vector<std::string> argv = {"--api-socket", dir.Join(absl::StrCat("s", i++, ".sock")),
+    std::vector<std::string> argv = {"--api-socket",
+                                     dir.Join(absl::StrCat("s", i++, ".sock")),
                                      "--kernel", dir.Join("k")};
     argv.insert(argv.end(), extra.begin(), extra.end());
     ASSERT_OK_AND_ASSIGN(process::CommandResult r, RunSim(argv));
-    EXPECT_EQ(r.exit, ExitInfo::Exited(1)) << extra[0] << " " << extra[1] << ": " << r.err;
-    EXPECT_THAT(r.err, HasSubstr("Error: Cloud Hypervisor exited with the following"))
+    EXPECT_EQ(r.exit, ExitInfo::Exited(1))
+        << extra[0] << " " << extra[1] << ": " << r.err;
+    EXPECT_THAT(r.err,
+                HasSubstr("Error: Cloud Hypervisor exited with the following"))
         << extra[1];
   }
 }
@@ -314,8 +330,10 @@ TEST(Gotcha14GuestPowerOff, PoweroffInTheGuestEndsTheProcessWithExit0) {
   UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   struct sockaddr_un addr = {};
   addr.sun_family = AF_UNIX;
-  std::strncpy(addr.sun_path, sim->Join("serial.sock").c_str(), sizeof(addr.sun_path) - 1);
-  ASSERT_EQ(connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  std::strncpy(addr.sun_path, sim->Join("serial.sock").c_str(),
+               sizeof(addr.sun_path) - 1);
+  ASSERT_EQ(connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)),
+            0);
   ASSERT_EQ(write(fd.get(), "poweroff\n", 9), 9);
   EXPECT_EQ(sim->WaitExit(), ExitInfo::Exited(0));
   EXPECT_FALSE(Exists(sim->api_socket()));

@@ -59,10 +59,13 @@ TEST_F(RecordedTest, Running) {
                  BootableConfig(sim_->dir()).dump());
   ExpectRecorded("vm_restore_already_created", "PUT", "vm.restore",
                  json({{"source_url", "file://" + sim_->dir()}}).dump());
-  ExpectRecorded("vm_remove_device_unknown", "PUT", "vm.remove-device", R"({"id":"nope"})");
+  ExpectRecorded("vm_remove_device_unknown", "PUT", "vm.remove-device",
+                 R"({"id":"nope"})");
   MakeRawDisk(sim_->Join("a.raw"));
   MakeRawDisk(sim_->Join("b.raw"));
-  ASSERT_OK(sim_->client().AddDisk({{"path", sim_->Join("a.raw")}, {"id", "foo"}}).status());
+  ASSERT_OK(sim_->client()
+                .AddDisk({{"path", sim_->Join("a.raw")}, {"id", "foo"}})
+                .status());
   ExpectRecorded("vm_add_disk_not_unique", "PUT", "vm.add-disk",
                  json({{"path", sim_->Join("b.raw")}, {"id", "foo"}}).dump());
 }
@@ -89,7 +92,8 @@ TEST_F(RecordedTest, PingAndShutdown) {
 }
 
 // Same keys at every object level (values may differ).
-void ExpectSameShape(const json& want, const json& got, const std::string& path) {
+void ExpectSameShape(const json& want, const json& got,
+                     const std::string& path) {
   if (!want.is_object()) return;
   ASSERT_TRUE(got.is_object()) << path << " is " << got.dump();
   std::set<std::string> wk, gk;
@@ -97,7 +101,8 @@ void ExpectSameShape(const json& want, const json& got, const std::string& path)
   for (auto it = got.begin(); it != got.end(); ++it) gk.insert(it.key());
   EXPECT_EQ(wk, gk) << path;
   for (auto it = want.begin(); it != want.end(); ++it) {
-    if (got.contains(it.key())) ExpectSameShape(it.value(), got[it.key()], path + "." + it.key());
+    if (got.contains(it.key()))
+      ExpectSameShape(it.value(), got[it.key()], path + "." + it.key());
   }
 }
 
@@ -111,10 +116,14 @@ TEST(RecordedInfoTest, InfoOfTheReferenceExample) {
   MakeRawDisk(files.Join("a.raw"));
   SimOptions o;
   o.netns_path = ns->path();
-  o.args = {"--cpus", "boot=2", "--memory", "size=1G", "--kernel", files.Join("vmlinux"),
-            "--cmdline", "console=ttyS0 root=/dev/vda rw", "--disk",
-            "path=" + files.Join("a.raw"), "--net", "tap=tap0,mac=52:54:00:12:34:56",
-            "--serial", "pty", "--console", "off"};
+  o.args = {"--cpus",    "boot=2",
+            "--memory",  "size=1G",
+            "--kernel",  files.Join("vmlinux"),
+            "--cmdline", "console=ttyS0 root=/dev/vda rw",
+            "--disk",    "path=" + files.Join("a.raw"),
+            "--net",     "tap=tap0,mac=52:54:00:12:34:56",
+            "--serial",  "pty",
+            "--console", "off"};
   ASSERT_OK_AND_ASSIGN(auto sim, Sim::Start(o));
   ASSERT_OK(sim->WaitRunning());
   ASSERT_OK_AND_ASSIGN(json got, sim->client().Info());
@@ -129,11 +138,13 @@ TEST(RecordedInfoTest, InfoOfTheReferenceExample) {
   EXPECT_EQ(gc, wc);
   EXPECT_EQ(got["state"], want["state"]);
   EXPECT_EQ(got["memory_actual_size"], want["memory_actual_size"]);
-  for (auto it = want["device_tree"].begin(); it != want["device_tree"].end(); ++it) {
+  for (auto it = want["device_tree"].begin(); it != want["device_tree"].end();
+       ++it) {
     const json& node = got["device_tree"][it.key()];
     EXPECT_EQ(node["parent"], it.value()["parent"]) << it.key();
     EXPECT_EQ(node["children"], it.value()["children"]) << it.key();
-    EXPECT_EQ(node["pci_bdf"].is_null(), it.value()["pci_bdf"].is_null()) << it.key();
+    EXPECT_EQ(node["pci_bdf"].is_null(), it.value()["pci_bdf"].is_null())
+        << it.key();
   }
 }
 
@@ -148,7 +159,8 @@ TEST(RecordedInfoTest, Counters) {
   ASSERT_OK(sim->client().Create(c));
   ASSERT_OK(sim->client().Boot());
   ASSERT_OK_AND_ASSIGN(json got, sim->client().Counters());
-  ExpectSameShape(json::parse(LoadRecorded("vm_counters").body), got, "counters");
+  ExpectSameShape(json::parse(LoadRecorded("vm_counters").body), got,
+                  "counters");
 }
 
 }  // namespace

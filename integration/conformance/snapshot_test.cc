@@ -57,23 +57,26 @@ TEST_F(SnapshotTest, Gotcha10RequiresPaused) {
   EXPECT_THAT(s, StatusIs(absl::StatusCode::kFailedPrecondition,
                           HasSubstr("Trying to snapshot while VM is running")));
   ASSERT_TRUE(chapi::GetChError(s).has_value());
-  EXPECT_EQ(chapi::GetChError(s)->chain,
-            std::vector<std::string>({"Error from API", "The VM could not be snapshotted",
-                                      "Cannot snapshot VM",
-                                      "Failed to snapshot migratable component",
-                                      "Trying to snapshot while VM is running"}));
+  EXPECT_EQ(
+      chapi::GetChError(s)->chain,
+      std::vector<std::string>(
+          {"Error from API", "The VM could not be snapshotted",
+           "Cannot snapshot VM", "Failed to snapshot migratable component",
+           "Trying to snapshot while VM is running"}));
 }
 
 TEST_F(SnapshotTest, Gotcha10NeedsFileUrlAndExistingDirectory) {
   CreateAndBoot();
   ASSERT_OK(sim_->client().Pause());
-  EXPECT_THAT(sim_->client().Snapshot("tcp://" + dest_),
-              StatusIs(absl::StatusCode::kUnknown,
-                       HasSubstr("Could not extract path from URL: tcp://" + dest_)));
+  EXPECT_THAT(
+      sim_->client().Snapshot("tcp://" + dest_),
+      StatusIs(absl::StatusCode::kUnknown,
+               HasSubstr("Could not extract path from URL: tcp://" + dest_)));
   EXPECT_THAT(sim_->client().Snapshot("file://" + sim_->Join("missing")),
               StatusIs(absl::StatusCode::kUnknown,
                        HasSubstr("Destination is not a directory")));
-  EXPECT_EQ(access(sim_->Join("missing").c_str(), F_OK), -1) << "CH never creates it";
+  EXPECT_EQ(access(sim_->Join("missing").c_str(), F_OK), -1)
+      << "CH never creates it";
 }
 
 TEST_F(SnapshotTest, Gotcha10WritesThree0600FilesAndStaysPaused) {
@@ -85,11 +88,14 @@ TEST_F(SnapshotTest, Gotcha10WritesThree0600FilesAndStaysPaused) {
   ASSERT_EQ(stat((dest_ + "/memory-ranges").c_str(), &st), 0);
   EXPECT_EQ(st.st_size, int64_t{64} << 20) << "memory-ranges is RAM-sized";
   // Dense, as real CH writes it (4.2 step 4): every block allocated.
-  EXPECT_GE(int64_t{st.st_blocks} * 512, st.st_size) << "memory-ranges is dense";
-  EXPECT_NE(ReadFile(dest_ + "/config.json").back(), '\n') << "compact, no trailing newline";
+  EXPECT_GE(int64_t{st.st_blocks} * 512, st.st_size)
+      << "memory-ranges is dense";
+  EXPECT_NE(ReadFile(dest_ + "/config.json").back(), '\n')
+      << "compact, no trailing newline";
   json config = json::parse(ReadFile(dest_ + "/config.json"), nullptr, false);
   ASSERT_TRUE(config.is_object());
-  EXPECT_EQ(config["disks"][0]["id"], "_disk0") << "the live config, with auto ids";
+  EXPECT_EQ(config["disks"][0]["id"], "_disk0")
+      << "the live config, with auto ids";
   json state = json::parse(ReadFile(dest_ + "/state.json"), nullptr, false);
   EXPECT_TRUE(state.is_object());
   ASSERT_OK_AND_ASSIGN(json info, sim_->client().Info());
@@ -108,9 +114,11 @@ TEST_F(SnapshotTest, Gotcha10RefusesToOverwrite) {
 // ignores unknown keys, and a failed restore leaves the Vmm empty.
 TEST_F(SnapshotTest, Gotcha11RestoreNeedsEmptyVmm) {
   Snapshot();
-  EXPECT_THAT(sim_->client().Restore("file://" + dest_),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("The VM could not be restored: VM is already created")));
+  EXPECT_THAT(
+      sim_->client().Restore("file://" + dest_),
+      StatusIs(
+          absl::StatusCode::kFailedPrecondition,
+          HasSubstr("The VM could not be restored: VM is already created")));
 }
 
 TEST_F(SnapshotTest, Gotcha11RestoreIsPausedWithANewPty) {
@@ -125,10 +133,11 @@ TEST_F(SnapshotTest, Gotcha11RestoreIsPausedWithANewPty) {
 
   ASSERT_OK_AND_ASSIGN(auto target, Sim::Start());
   // Unknown keys such as v52's "resume" are ignored: still Paused after.
-  ASSERT_OK_AND_ASSIGN(chapi::HttpResponse r,
-                       target->Raw("PUT", "vm.restore",
-                                   json({{"source_url", "file://" + dest_}, {"resume", true}})
-                                       .dump()));
+  ASSERT_OK_AND_ASSIGN(
+      chapi::HttpResponse r,
+      target->Raw(
+          "PUT", "vm.restore",
+          json({{"source_url", "file://" + dest_}, {"resume", true}}).dump()));
   EXPECT_EQ(r.status, 204) << r.body;
   ASSERT_OK_AND_ASSIGN(json info, target->client().Info());
   EXPECT_EQ(info["state"], "Paused");
@@ -145,7 +154,9 @@ TEST_F(SnapshotTest, Gotcha11RestoreTakesDiskLocks) {
   // The source still runs (paused) and holds the write lock on disk0.
   ASSERT_OK_AND_ASSIGN(auto target, Sim::Start());
   absl::Status s = target->client().Restore("file://" + dest_);
-  EXPECT_THAT(std::string(s.message()), HasSubstr("Another instance likely holds a lock")) << s;
+  EXPECT_THAT(std::string(s.message()),
+              HasSubstr("Another instance likely holds a lock"))
+      << s;
   // Failed restore: the Vmm is empty again, so a retry is possible.
   EXPECT_TRUE(chapi::IsVmNotCreated(target->client().Info().status()));
   ASSERT_OK(sim_->client().ShutdownVmm());
@@ -164,15 +175,20 @@ TEST_F(SnapshotTest, Gotcha11FailedRestoreLeavesVmmEmpty) {
   WriteFile(broken + "/state.json", ReadFile(dest_ + "/state.json"));
   // No memory-ranges.
   absl::Status s = target->client().Restore("file://" + broken);
-  EXPECT_THAT(std::string(s.message()), HasSubstr("Error opening snapshot file")) << s;
+  EXPECT_THAT(std::string(s.message()),
+              HasSubstr("Error opening snapshot file"))
+      << s;
   EXPECT_TRUE(chapi::IsVmNotCreated(target->client().Info().status()));
   s = target->client().Restore("file://" + target->Join("nothing-here"));
-  EXPECT_THAT(std::string(s.message()), HasSubstr("Destination is not a directory")) << s;
+  EXPECT_THAT(std::string(s.message()),
+              HasSubstr("Destination is not a directory"))
+      << s;
   EXPECT_OK(target->client().Restore("file://" + dest_));
 }
 
-// docs/ch-v51.md §4.5: config.json may be edited before restore (how clones point at
-// their own disk copies); the copy is opened, the source's file is not.
+// docs/ch-v51.md §4.5: config.json may be edited before restore (how clones
+// point at their own disk copies); the copy is opened, the source's file is
+// not.
 TEST_F(SnapshotTest, RestoreUsesEditedDiskPaths) {
   Snapshot();
   std::string copy = sim_->Join("clone.raw");
@@ -205,7 +221,8 @@ TEST_F(SnapshotTest, RestoreWithAMissingDiskFailsAndLeavesVmmEmpty) {
   WriteFile(dest_ + "/config.json", config.dump());
   ASSERT_OK_AND_ASSIGN(auto clone, Sim::Start());
   absl::Status s = clone->client().Restore("file://" + dest_);
-  EXPECT_THAT(std::string(s.message()), HasSubstr("Cannot open disk path")) << s;
+  EXPECT_THAT(std::string(s.message()), HasSubstr("Cannot open disk path"))
+      << s;
   EXPECT_TRUE(chapi::IsVmNotCreated(clone->client().Info().status()));
 }
 

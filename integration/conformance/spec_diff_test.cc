@@ -15,7 +15,9 @@ using ::chtools::testing::StatusIs;
 using ::nlohmann::json;
 using ::testing::HasSubstr;
 
-json Body(const chapi::HttpResponse& r) { return json::parse(r.body, nullptr, false); }
+json Body(const chapi::HttpResponse& r) {
+  return json::parse(r.body, nullptr, false);
+}
 
 class SpecDiffTest : public ::testing::Test {
  protected:
@@ -29,7 +31,8 @@ class SpecDiffTest : public ::testing::Test {
 
 // 1. State errors are 500, not the spec's 404/405.
 TEST_F(SpecDiffTest, Item01StateErrorsAre500) {
-  for (const char* ep : {"vm.shutdown", "vm.reboot", "vm.pause", "vm.resume", "vm.power-button"}) {
+  for (const char* ep : {"vm.shutdown", "vm.reboot", "vm.pause", "vm.resume",
+                         "vm.power-button"}) {
     ASSERT_OK_AND_ASSIGN(chapi::HttpResponse r, sim_->Raw("PUT", ep));
     EXPECT_EQ(r.status, 500) << ep << ": " << r.body;
   }
@@ -76,13 +79,15 @@ TEST_F(SpecDiffTest, Item05NetIpMaskNoDefaultsAndPaired) {
   c["net"] = {{{"tap", "tap-unused"}}};
   ASSERT_OK(sim_->client().Create(c));
   ASSERT_OK_AND_ASSIGN(json info, sim_->client().Info());
-  EXPECT_TRUE(info["config"]["net"][0]["ip"].is_null()) << info["config"]["net"].dump();
+  EXPECT_TRUE(info["config"]["net"][0]["ip"].is_null())
+      << info["config"]["net"].dump();
   EXPECT_TRUE(info["config"]["net"][0]["mask"].is_null());
   ASSERT_OK(sim_->client().Delete());
   c["net"] = {{{"tap", "tap-unused"}, {"ip", "192.168.249.1"}}};
   ASSERT_OK(sim_->client().Create(c));
   absl::Status s = sim_->client().Boot();
-  EXPECT_THAT(std::string(s.message()), HasSubstr("IP provided without a mask")) << s;
+  EXPECT_THAT(std::string(s.message()), HasSubstr("IP provided without a mask"))
+      << s;
 }
 
 // 7. payload is optional at create (the spec says required); boot then fails.
@@ -92,9 +97,11 @@ TEST_F(SpecDiffTest, Item07PayloadOptionalAtCreate) {
   ASSERT_OK(sim_->client().Create(c));
   ASSERT_OK_AND_ASSIGN(chapi::HttpResponse r, sim_->Raw("PUT", "vm.boot"));
   EXPECT_EQ(r.status, 500);
-  EXPECT_EQ(Body(r), json({"Error from API", "The VM could not boot", "Failed to validate config",
-                           "Payload configuration is not bootable",
-                           "No bootitem provided: neither firmware nor kernel"}))
+  EXPECT_EQ(Body(r),
+            json({"Error from API", "The VM could not boot",
+                  "Failed to validate config",
+                  "Payload configuration is not bootable",
+                  "No bootitem provided: neither firmware nor kernel"}))
       << r.body;
 }
 
@@ -122,7 +129,8 @@ TEST_F(SpecDiffTest, Item09RequiredFieldsAndNetFds) {
   ASSERT_OK(sim_->client().Create(BootableConfig(sim_->dir())));
   ASSERT_OK(sim_->client().Boot());
   ASSERT_OK(sim_->client().Pause());
-  ASSERT_OK_AND_ASSIGN(chapi::HttpResponse r, sim_->Raw("PUT", "vm.snapshot", "{}"));
+  ASSERT_OK_AND_ASSIGN(chapi::HttpResponse r,
+                       sim_->Raw("PUT", "vm.snapshot", "{}"));
   EXPECT_EQ(r.status, 400) << r.body;
   ASSERT_OK_AND_ASSIGN(r, sim_->Raw("PUT", "vm.remove-device", "{}"));
   EXPECT_EQ(r.status, 400) << r.body;
@@ -146,7 +154,8 @@ TEST_F(SpecDiffTest, Item09RequiredFieldsAndNetFds) {
 TEST_F(SpecDiffTest, Item10ConsoleSocketRejectedAtCreate) {
   json c = BootableConfig(sim_->dir());
   c["console"] = {{"mode", "Socket"}, {"socket", sim_->Join("console.sock")}};
-  ASSERT_OK_AND_ASSIGN(chapi::HttpResponse r, sim_->Raw("PUT", "vm.create", c.dump()));
+  ASSERT_OK_AND_ASSIGN(chapi::HttpResponse r,
+                       sim_->Raw("PUT", "vm.create", c.dump()));
   EXPECT_EQ(r.status, 500);
   EXPECT_EQ(Body(r), json({"Error from API", "The VM could not be created",
                            "Error creating console devices",
@@ -165,7 +174,8 @@ TEST_F(SpecDiffTest, Item11UserDevicesAndNetFds) {
   ASSERT_OK(sim_->client().Create(c));
   ASSERT_OK_AND_ASSIGN(json info, sim_->client().Info());
   EXPECT_TRUE(info["config"].contains("user_devices")) << info["config"].dump();
-  EXPECT_TRUE(info["config"]["net"][0]["fds"].is_null()) << info["config"]["net"].dump();
+  EXPECT_TRUE(info["config"]["net"][0]["fds"].is_null())
+      << info["config"]["net"].dump();
 }
 
 }  // namespace

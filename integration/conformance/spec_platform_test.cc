@@ -25,11 +25,13 @@ class SpecDiffTest : public ::testing::Test {
 // iommu_address_width is an unknown field, silently ignored).
 TEST_F(SpecDiffTest, Item06IommuAddressWidthBits) {
   json c = BootableConfig(sim_->dir());
-  c["platform"] = {{"num_pci_segments", 1}, {"iommu_address_width_bits", 39},
+  c["platform"] = {{"num_pci_segments", 1},
+                   {"iommu_address_width_bits", 39},
                    {"iommu_address_width", 40}};
   ASSERT_OK(sim_->client().Create(c));
   ASSERT_OK_AND_ASSIGN(json info, sim_->client().Info());
-  EXPECT_EQ(info["config"]["platform"]["iommu_address_width_bits"], 39) << info["config"]["platform"];
+  EXPECT_EQ(info["config"]["platform"]["iommu_address_width_bits"], 39)
+      << info["config"]["platform"];
   EXPECT_FALSE(info["config"]["platform"].contains("iommu_address_width"));
 }
 

@@ -40,15 +40,18 @@ Sim::Sim(process::Child child, std::unique_ptr<chapi::testing::SocketDir> dir)
       dir_(*owned_dir_),
       api_socket_(dir_.Join("api.sock")),
       child_(std::move(child)),
-      client_(std::make_unique<chapi::Client>(api_socket_, absl::Seconds(20))) {}
+      client_(std::make_unique<chapi::Client>(api_socket_, absl::Seconds(20))) {
+}
 
 Sim::~Sim() = default;  // process::Child kills and reaps
 
 absl::StatusOr<std::unique_ptr<Sim>> Sim::Start(SimOptions options) {
   auto dir = std::make_unique<chapi::testing::SocketDir>();
   std::string sock = dir->Join("api.sock");
-  UniqueFd out(::open(dir->Join("out").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
-  UniqueFd err(::open(dir->Join("err").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+  UniqueFd out(
+      ::open(dir->Join("out").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+  UniqueFd err(
+      ::open(dir->Join("err").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
   process::SpawnOptions o;
   o.argv = {SimBinary()};
   if (options.api_socket) {
@@ -58,7 +61,8 @@ absl::StatusOr<std::unique_ptr<Sim>> Sim::Start(SimOptions options) {
   o.argv.insert(o.argv.end(), options.args.begin(), options.args.end());
   if (!options.extra_env.empty()) {
     for (char** e = environ; *e != nullptr; ++e) o.env.push_back(*e);
-    o.env.insert(o.env.end(), options.extra_env.begin(), options.extra_env.end());
+    o.env.insert(o.env.end(), options.extra_env.begin(),
+                 options.extra_env.end());
   }
   o.stdout_fd = out.get();
   o.stderr_fd = err.get();
@@ -71,8 +75,9 @@ absl::StatusOr<std::unique_ptr<Sim>> Sim::Start(SimOptions options) {
   if (options.wait && options.api_socket) {
     absl::Status s = chapi::WaitForApiSocket(sock, pidfd, absl::Seconds(20));
     if (!s.ok()) {
-      return absl::Status(s.code(), absl::StrCat(s.message(), "; simulator stderr: ",
-                                                 sim->Stderr()));
+      return absl::Status(
+          s.code(),
+          absl::StrCat(s.message(), "; simulator stderr: ", sim->Stderr()));
     }
   }
   return sim;
@@ -115,12 +120,12 @@ absl::StatusOr<chapi::HttpResponse> Sim::Raw(absl::string_view method,
                                              absl::string_view endpoint,
                                              absl::string_view body,
                                              absl::Duration timeout) {
-  return chapi::UnixHttpRequest(api_socket_, method,
-                                absl::StrCat("/api/v1/", endpoint), body, timeout);
+  return chapi::UnixHttpRequest(
+      api_socket_, method, absl::StrCat("/api/v1/", endpoint), body, timeout);
 }
 
-absl::StatusOr<process::CommandResult> RunSim(const std::vector<std::string>& args,
-                                              absl::Duration timeout) {
+absl::StatusOr<process::CommandResult> RunSim(
+    const std::vector<std::string>& args, absl::Duration timeout) {
   std::vector<std::string> argv = {SimBinary()};
   argv.insert(argv.end(), args.begin(), args.end());
   return process::RunCommand(argv, timeout);
@@ -135,7 +140,8 @@ absl::StatusOr<std::unique_ptr<ScratchNetns>> ScratchNetns::Create() {
   if (::pipe2(p, O_CLOEXEC) != 0) return absl::InternalError("pipe2");
   UniqueFd r(p[0]), w(p[1]);
   process::SpawnOptions o;
-  o.argv = {"unshare", "-n", "sh", "-c", "ip link set lo up; echo ready; exec sleep 100000"};
+  o.argv = {"unshare", "-n", "sh", "-c",
+            "ip link set lo up; echo ready; exec sleep 100000"};
   o.stdout_fd = w.get();
   absl::StatusOr<process::Child> holder = process::Spawn(o);
   if (!holder.ok()) return holder.status();
@@ -160,7 +166,8 @@ absl::Status ScratchNetns::AddTap(const std::string& name) {
       Run({"ip", "tuntap", "add", name, "mode", "tap"});
   if (!r.ok()) return r.status();
   if (r->exit != process::ExitInfo::Exited(0)) {
-    return absl::InternalError(absl::StrCat("ip tuntap add ", name, ": ", r->err));
+    return absl::InternalError(
+        absl::StrCat("ip tuntap add ", name, ": ", r->err));
   }
   return absl::OkStatus();
 }
@@ -182,16 +189,19 @@ void MakeRawDisk(const std::string& path, size_t size) {
   if (::truncate(path.c_str(), static_cast<off_t>(size)) != 0) std::abort();
 }
 
-nlohmann::json BootableConfig(const std::string& dir, absl::string_view console_mode,
+nlohmann::json BootableConfig(const std::string& dir,
+                              absl::string_view console_mode,
                               int64_t memory_bytes) {
   std::string kernel = dir + "/vmlinux";
   std::string disk = dir + "/disk0.raw";
-  if (access(kernel.c_str(), F_OK) != 0) WriteFile(kernel, "not really a kernel");
+  if (access(kernel.c_str(), F_OK) != 0)
+    WriteFile(kernel, "not really a kernel");
   if (access(disk.c_str(), F_OK) != 0) MakeRawDisk(disk);
   return {
       {"cpus", {{"boot_vcpus", 1}, {"max_vcpus", 1}}},
       {"memory", {{"size", memory_bytes}}},
-      {"payload", {{"kernel", kernel}, {"cmdline", "console=hvc0 cocoon.hostname=sim"}}},
+      {"payload",
+       {{"kernel", kernel}, {"cmdline", "console=hvc0 cocoon.hostname=sim"}}},
       {"disks", {{{"path", disk}}}},
       {"serial", {{"mode", "Null"}}},
       {"console", {{"mode", std::string(console_mode)}}},
@@ -203,14 +213,16 @@ UniqueFd ConnectUnix(const std::string& path) {
   struct sockaddr_un addr = {};
   addr.sun_family = AF_UNIX;
   std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) !=
+      0) {
     ADD_FAILURE() << "connect " << path << ": " << strerror(errno);
     return UniqueFd();
   }
   return fd;
 }
 
-std::string ReadUntil(int fd, absl::string_view needle, absl::Duration timeout, bool* eof) {
+std::string ReadUntil(int fd, absl::string_view needle, absl::Duration timeout,
+                      bool* eof) {
   std::string got;
   absl::Time deadline = absl::Now() + timeout;
   if (eof != nullptr) *eof = false;
@@ -231,7 +243,8 @@ std::string ReadUntil(int fd, absl::string_view needle, absl::Duration timeout, 
 }
 
 std::string Converse(int fd, absl::string_view line, absl::string_view until) {
-  if (::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+  if (::write(fd, line.data(), line.size()) !=
+      static_cast<ssize_t>(line.size())) {
     ADD_FAILURE() << "write to the console failed";
     return "";
   }
@@ -245,11 +258,14 @@ std::multiset<std::string> TunAttachments(pid_t pid) {
   if (d == nullptr) return out;
   while (struct dirent* e = readdir(d)) {
     char target[256];
-    ssize_t n = readlink((fd_dir + "/" + e->d_name).c_str(), target, sizeof(target));
+    ssize_t n =
+        readlink((fd_dir + "/" + e->d_name).c_str(), target, sizeof(target));
     if (n <= 0 || std::string(target, n) != "/dev/net/tun") continue;
-    std::string info = ReadFile(absl::StrCat("/proc/", pid, "/fdinfo/", e->d_name));
+    std::string info =
+        ReadFile(absl::StrCat("/proc/", pid, "/fdinfo/", e->d_name));
     for (absl::string_view line : absl::StrSplit(info, '\n')) {
-      if (absl::ConsumePrefix(&line, "iff:")) out.insert(std::string(absl::StripAsciiWhitespace(line)));
+      if (absl::ConsumePrefix(&line, "iff:"))
+        out.insert(std::string(absl::StripAsciiWhitespace(line)));
     }
   }
   closedir(d);

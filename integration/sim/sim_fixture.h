@@ -1,6 +1,7 @@
-// Test fixtures for running the CH simulator (//integration/sim:cloud-hypervisor):
-// start it in a short socket directory, optionally inside a network namespace,
-// talk to it with lib/chapi, and build the files a VM needs.
+// Test fixtures for running the CH simulator
+// (//integration/sim:cloud-hypervisor): start it in a short socket directory,
+// optionally inside a network namespace, talk to it with lib/chapi, and build
+// the files a VM needs.
 #ifndef CHTOOLS_INTEGRATION_SIM_SIM_FIXTURE_H_
 #define CHTOOLS_INTEGRATION_SIM_SIM_FIXTURE_H_
 
@@ -48,7 +49,8 @@ class Sim {
   chapi::Client& client() { return *client_; }
   process::Child& child() { return child_; }
   // Waits up to `timeout` for the process to exit; nullopt if still running.
-  std::optional<process::ExitInfo> WaitExit(absl::Duration timeout = absl::Seconds(10));
+  std::optional<process::ExitInfo> WaitExit(
+      absl::Duration timeout = absl::Seconds(10));
   // Polls vm.info until the VM is Running. A VM given on the command line
   // is created and booted only after the socket accepts (CH's window, widened
   // by CHSIM_BOOT_DELAY_MS), so tests that start one call this first.
@@ -59,10 +61,9 @@ class Sim {
   std::string Stdout() const;
 
   // One raw request, for checks of exact status codes, headers and bodies.
-  absl::StatusOr<chapi::HttpResponse> Raw(absl::string_view method,
-                                          absl::string_view endpoint,
-                                          absl::string_view body = "",
-                                          absl::Duration timeout = absl::Seconds(10));
+  absl::StatusOr<chapi::HttpResponse> Raw(
+      absl::string_view method, absl::string_view endpoint,
+      absl::string_view body = "", absl::Duration timeout = absl::Seconds(10));
 
  private:
   Sim(process::Child child, std::unique_ptr<chapi::testing::SocketDir> dir);
@@ -74,8 +75,9 @@ class Sim {
 };
 
 // Runs the simulator to completion with `args` (no API socket added).
-absl::StatusOr<process::CommandResult> RunSim(const std::vector<std::string>& args,
-                                              absl::Duration timeout = absl::Seconds(20));
+absl::StatusOr<process::CommandResult> RunSim(
+    const std::vector<std::string>& args,
+    absl::Duration timeout = absl::Seconds(20));
 
 // A network namespace held open by a sleeping process made with `unshare -n`
 // (works inside Bazel's sandbox as root). path() is /proc/<pid>/ns/net.
@@ -84,7 +86,8 @@ class ScratchNetns {
   static absl::StatusOr<std::unique_ptr<ScratchNetns>> Create();
   const std::string& path() const { return path_; }
   // Runs `argv` inside the namespace.
-  absl::StatusOr<process::CommandResult> Run(const std::vector<std::string>& argv);
+  absl::StatusOr<process::CommandResult> Run(
+      const std::vector<std::string>& argv);
   // Creates a single-queue tap `name` inside the namespace; Internal error
   // with ip's stderr if that fails.
   absl::Status AddTap(const std::string& name);

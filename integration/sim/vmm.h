@@ -24,11 +24,11 @@ namespace chtools::sim {
 struct Knobs {
   bool ignore_power_button = false;  // CHSIM_IGNORE_POWER_BUTTON=1
   absl::Duration power_button_delay = absl::Milliseconds(200);
-  bool crash_in_snapshot = false;    // CHSIM_CRASH_IN_SNAPSHOT=1
-  bool fail_restore = false;         // CHSIM_FAIL_RESTORE=1
-  bool fail_resume = false;          // CHSIM_FAIL_RESUME=1
-  absl::Duration snapshot_delay;     // CHSIM_SNAPSHOT_DELAY_MS
-  bool dense_memory_ranges = true;   // unless CHSIM_SPARSE_MEMORY_RANGES=1
+  bool crash_in_snapshot = false;   // CHSIM_CRASH_IN_SNAPSHOT=1
+  bool fail_restore = false;        // CHSIM_FAIL_RESTORE=1
+  bool fail_resume = false;         // CHSIM_FAIL_RESUME=1
+  absl::Duration snapshot_delay;    // CHSIM_SNAPSHOT_DELAY_MS
+  bool dense_memory_ranges = true;  // unless CHSIM_SPARSE_MEMORY_RANGES=1
   static Knobs FromEnv();
 };
 

@@ -32,7 +32,8 @@ TEST(StatusMacrosTest, AssignOrReturnPropagates) {
   EXPECT_EQ(*Quarter(8), 2);
   EXPECT_EQ(Quarter(6).status().message(), "odd");
   EXPECT_OK(CheckEven(2));
-  EXPECT_THAT(CheckEven(3), testing::StatusIs(absl::StatusCode::kInvalidArgument, "odd"));
+  EXPECT_THAT(CheckEven(3),
+              testing::StatusIs(absl::StatusCode::kInvalidArgument, "odd"));
   EXPECT_THAT(Quarter(4), testing::IsOkAndHolds(1));
 }
 

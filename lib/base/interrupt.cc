@@ -38,8 +38,8 @@ int InterruptSignal() { return g_signal; }
 absl::Status InterruptStatus(absl::string_view what) {
   int sig = g_signal;
   if (sig == 0) return absl::OkStatus();
-  return absl::CancelledError(
-      absl::StrCat(what, ": interrupted by SIG", sigabbrev_np(sig), ", rolled back"));
+  return absl::CancelledError(absl::StrCat(what, ": interrupted by SIG",
+                                           sigabbrev_np(sig), ", rolled back"));
 }
 
 }  // namespace chtools

@@ -19,9 +19,9 @@
 
 // Evaluates `rexpr` (a StatusOr<T>); returns its status if not ok, otherwise
 // moves the value into `lhs` (which may be a declaration: `auto x`).
-#define ASSIGN_OR_RETURN(lhs, rexpr) \
-  CHTOOLS_ASSIGN_OR_RETURN_IMPL_(    \
-      CHTOOLS_CONCAT_(chtools_statusor_, __LINE__), lhs, rexpr)
+#define ASSIGN_OR_RETURN(lhs, rexpr)                                           \
+  CHTOOLS_ASSIGN_OR_RETURN_IMPL_(CHTOOLS_CONCAT_(chtools_statusor_, __LINE__), \
+                                 lhs, rexpr)
 
 #define CHTOOLS_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, rexpr) \
   auto statusor = (rexpr);                                   \

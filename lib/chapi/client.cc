@@ -45,7 +45,8 @@ absl::Status ChErrorStatus(absl::string_view endpoint, int http_status,
   json parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (parsed.is_array()) {
     for (const json& item : parsed) {
-      e.chain.push_back(item.is_string() ? item.get<std::string>() : item.dump());
+      e.chain.push_back(item.is_string() ? item.get<std::string>()
+                                         : item.dump());
     }
   } else if (parsed.is_object() && parsed.contains("error") &&
              parsed["error"].is_string()) {
@@ -68,7 +69,8 @@ absl::Status ChErrorStatus(absl::string_view endpoint, int http_status,
     }
   }
   std::string message = absl::StrCat(endpoint, ": HTTP ", http_status);
-  if (!e.chain.empty()) absl::StrAppend(&message, ": ", absl::StrJoin(e.chain, ": "));
+  if (!e.chain.empty())
+    absl::StrAppend(&message, ": ", absl::StrJoin(e.chain, ": "));
   absl::Status status(code, message);
   json payload = {{"endpoint", e.endpoint},
                   {"http_status", e.http_status},
@@ -101,7 +103,8 @@ bool IsVmNotCreated(const absl::Status& status) {
     // unknown paths, which the typed calls never use.
     return true;
   }
-  return ChainHas(*e, "VM is not created") || ChainHas(*e, "VM config is missing");
+  return ChainHas(*e, "VM is not created") ||
+         ChainHas(*e, "VM config is missing");
 }
 
 Client::Client(std::string api_socket, absl::Duration timeout)
@@ -112,10 +115,10 @@ absl::StatusOr<HttpResponse> Client::Call(absl::string_view method,
                                           const json& body,
                                           absl::Duration timeout) {
   std::string text = body.is_null() ? std::string() : body.dump();
-  ASSIGN_OR_RETURN(HttpResponse resp,
-                   UnixHttpRequest(api_socket_, method,
-                                   absl::StrCat("/api/v1/", endpoint), text,
-                                   timeout));
+  ASSIGN_OR_RETURN(
+      HttpResponse resp,
+      UnixHttpRequest(api_socket_, method, absl::StrCat("/api/v1/", endpoint),
+                      text, timeout));
   if (resp.status < 200 || resp.status > 299) {
     return ChErrorStatus(endpoint, resp.status, resp.body);
   }
@@ -147,7 +150,8 @@ absl::StatusOr<json> Client::Counters() { return GetJson("vm.counters"); }
 
 absl::Status Client::Create(const json& vm_config) {
   if (!vm_config.is_object()) {
-    return absl::InvalidArgumentError("vm.create: the VM config must be a JSON object");
+    return absl::InvalidArgumentError(
+        "vm.create: the VM config must be a JSON object");
   }
   return Put("vm.create", vm_config);
 }

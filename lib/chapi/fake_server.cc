@@ -9,9 +9,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <system_error>
 #include <fstream>
 #include <sstream>
+#include <system_error>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -39,9 +39,9 @@ absl::StatusOr<std::unique_ptr<FakeServer>> FakeServer::Start(std::string path,
   if (::listen(fd.get(), 16) != 0) return ErrnoError(errno, "listen", path);
   int p[2];
   if (::pipe2(p, O_CLOEXEC) != 0) return ErrnoError(errno, "pipe2");
-  std::unique_ptr<FakeServer> s(new FakeServer(std::move(path), std::move(handler),
-                                               std::move(fd), UniqueFd(p[0]),
-                                               UniqueFd(p[1])));
+  std::unique_ptr<FakeServer> s(
+      new FakeServer(std::move(path), std::move(handler), std::move(fd),
+                     UniqueFd(p[0]), UniqueFd(p[1])));
   s->thread_ = std::thread([raw = s.get()] { raw->Serve(); });
   return s;
 }
@@ -87,7 +87,8 @@ std::string FakeServer::ChResponse(int status, absl::string_view body) {
 
 void FakeServer::Serve() {
   while (true) {
-    struct pollfd p[2] = {{listen_fd_.get(), POLLIN, 0}, {stop_r_.get(), POLLIN, 0}};
+    struct pollfd p[2] = {{listen_fd_.get(), POLLIN, 0},
+                          {stop_r_.get(), POLLIN, 0}};
     if (::poll(p, 2, -1) < 0) continue;
     if (p[1].revents != 0) return;
     UniqueFd conn(::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
@@ -101,11 +102,14 @@ void FakeServer::Serve() {
         head_end = buf.find("\r\n\r\n");
         if (head_end != std::string::npos) {
           want = head_end + 4;
-          for (absl::string_view line : absl::StrSplit(buf.substr(0, head_end), "\r\n")) {
+          for (absl::string_view line :
+               absl::StrSplit(buf.substr(0, head_end), "\r\n")) {
             std::string lower = absl::AsciiStrToLower(line);
             if (absl::StartsWith(lower, "content-length:")) {
               size_t n = 0;
-              if (absl::SimpleAtoi(absl::StripAsciiWhitespace(lower.substr(15)), &n)) want += n;
+              if (absl::SimpleAtoi(absl::StripAsciiWhitespace(lower.substr(15)),
+                                   &n))
+                want += n;
             }
           }
         }

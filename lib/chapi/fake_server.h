@@ -27,7 +27,8 @@ class FakeServer {
   // Writes the answer on `conn` (or not); the connection is closed after.
   // `stop_fd` becomes readable when the server is being stopped, so a
   // handler that never answers can wait on it.
-  using Handler = std::function<void(int conn, const SeenRequest& req, int stop_fd)>;
+  using Handler =
+      std::function<void(int conn, const SeenRequest& req, int stop_fd)>;
 
   // Listens on `path` and serves each connection on a background thread.
   static absl::StatusOr<std::unique_ptr<FakeServer>> Start(std::string path,

@@ -31,7 +31,8 @@ constexpr size_t kMaxResponse = 64 << 20;
 int PollMillis(absl::Time deadline) {
   absl::Duration left = deadline - absl::Now();
   if (left <= absl::ZeroDuration()) return 0;
-  int64_t ms = absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1)));
+  int64_t ms =
+      absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1)));
   return static_cast<int>(std::min<int64_t>(ms, INT_MAX));
 }
 
@@ -49,8 +50,8 @@ class Reader {
       if (n > 0) {
         buf_.append(chunk, static_cast<size_t>(n));
         if (buf_.size() > kMaxResponse) {
-          return absl::InternalError(absl::StrCat(what_, ": response larger than ",
-                                                  kMaxResponse, " bytes"));
+          return absl::InternalError(absl::StrCat(
+              what_, ": response larger than ", kMaxResponse, " bytes"));
         }
         return absl::OkStatus();
       }
@@ -99,9 +100,9 @@ class Reader {
   }
 
   absl::Status TimedOut() const {
-    return absl::DeadlineExceededError(absl::StrCat(
-        what_, ": no complete answer within the timeout (", buf_.size(),
-        " bytes received)"));
+    return absl::DeadlineExceededError(
+        absl::StrCat(what_, ": no complete answer within the timeout (",
+                     buf_.size(), " bytes received)"));
   }
   absl::Status Broken() const {
     return absl::UnavailableError(absl::StrCat(
@@ -156,8 +157,8 @@ absl::Status ReadChunked(Reader& r, size_t pos, const std::string& what,
     uint64_t size = 0;
     if (size_line.empty() || size_line.size() > 15 ||
         !absl::SimpleHexAtoi(size_line, &size)) {
-      return absl::InternalError(absl::StrCat(what, ": bad chunk size \"",
-                                              size_line, "\""));
+      return absl::InternalError(
+          absl::StrCat(what, ": bad chunk size \"", size_line, "\""));
     }
     pos = eol + 2;
     if (size == 0) {
@@ -175,7 +176,8 @@ absl::Status ReadChunked(Reader& r, size_t pos, const std::string& what,
     RETURN_IF_ERROR(r.Need(pos + size + 2));
     body.append(r.buf(), pos, size);
     if (r.buf().compare(pos + size, 2, "\r\n") != 0) {
-      return absl::InternalError(absl::StrCat(what, ": chunk not followed by CRLF"));
+      return absl::InternalError(
+          absl::StrCat(what, ": chunk not followed by CRLF"));
     }
     pos += size + 2;
   }
@@ -191,7 +193,8 @@ std::optional<std::string> HttpResponse::Header(absl::string_view name) const {
 }
 
 namespace {
-absl::StatusOr<HttpResponse> ReadResponse(int fd, absl::Time deadline, const std::string& what);
+absl::StatusOr<HttpResponse> ReadResponse(int fd, absl::Time deadline,
+                                          const std::string& what);
 }  // namespace
 
 absl::StatusOr<HttpResponse> UnixHttpRequest(absl::string_view socket_path,
@@ -201,7 +204,8 @@ absl::StatusOr<HttpResponse> UnixHttpRequest(absl::string_view socket_path,
                                              absl::Duration timeout) {
   absl::Time deadline = absl::Now() + timeout;
   std::string what = absl::StrCat(method, " ", target, " on ", socket_path);
-  absl::StatusOr<UniqueFd> connected = fs::ConnectUnix(socket_path, /*nonblocking=*/true);
+  absl::StatusOr<UniqueFd> connected =
+      fs::ConnectUnix(socket_path, /*nonblocking=*/true);
   if (!connected.ok()) {
     if (absl::IsInvalidArgument(connected.status())) {
       return absl::InvalidArgumentError(
@@ -215,7 +219,8 @@ absl::StatusOr<HttpResponse> UnixHttpRequest(absl::string_view socket_path,
                                      " HTTP/1.1\r\nHost: localhost\r\n"
                                      "Accept: application/json\r\n");
   if (!body.empty()) {
-    absl::StrAppend(&request, "Content-Type: application/json\r\nContent-Length: ",
+    absl::StrAppend(&request,
+                    "Content-Type: application/json\r\nContent-Length: ",
                     body.size(), "\r\n");
   }
   absl::StrAppend(&request, "\r\n", body);
@@ -235,8 +240,8 @@ absl::StatusOr<HttpResponse> UnixHttpRequest(absl::string_view socket_path,
       int r = ::poll(&p, 1, PollMillis(deadline));
       if (r < 0 && errno != EINTR) return ErrnoError(errno, "poll");
       if (r == 0) {
-        return absl::DeadlineExceededError(
-            absl::StrCat(what, ": could not send the request within the timeout"));
+        return absl::DeadlineExceededError(absl::StrCat(
+            what, ": could not send the request within the timeout"));
       }
       continue;
     }
@@ -262,8 +267,8 @@ absl::StatusOr<HttpResponse> ReadResponse(int fd, absl::Time deadline,
   size_t head_end;
   while (true) {
     ASSIGN_OR_RETURN(head_end, r.Find("\r\n\r\n"));
-    RETURN_IF_ERROR(ParseHead(absl::string_view(r.buf()).substr(0, head_end),
-                              what, resp));
+    RETURN_IF_ERROR(
+        ParseHead(absl::string_view(r.buf()).substr(0, head_end), what, resp));
     if (resp.status >= 100 && resp.status < 200) {
       r.buf().erase(0, head_end + 4);  // interim answer, e.g. 100 Continue
       continue;
@@ -273,7 +278,8 @@ absl::StatusOr<HttpResponse> ReadResponse(int fd, absl::Time deadline,
   size_t pos = head_end + 4;
   std::optional<std::string> te = resp.Header("transfer-encoding");
   std::optional<std::string> cl = resp.Header("content-length");
-  if (te.has_value() && absl::StrContains(absl::AsciiStrToLower(*te), "chunked")) {
+  if (te.has_value() &&
+      absl::StrContains(absl::AsciiStrToLower(*te), "chunked")) {
     RETURN_IF_ERROR(ReadChunked(r, pos, what, resp.body));
   } else if (cl.has_value()) {
     uint64_t len = 0;

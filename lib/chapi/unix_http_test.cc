@@ -26,9 +26,10 @@ using ::testing::HasSubstr;
 class UnixHttpTest : public ::testing::Test {
  protected:
   void Serve(std::string raw_answer) {
-    auto s = FakeServer::Start(sock_, [raw_answer](int conn, const SeenRequest&, int) {
-      FakeServer::WriteAll(conn, raw_answer);
-    });
+    auto s = FakeServer::Start(sock_,
+                               [raw_answer](int conn, const SeenRequest&, int) {
+                                 FakeServer::WriteAll(conn, raw_answer);
+                               });
     ASSERT_OK(s.status());
     server_ = *std::move(s);
   }
@@ -52,7 +53,9 @@ TEST_F(UnixHttpTest, ContentLengthBodyAndHeaders) {
 
 TEST_F(UnixHttpTest, NoContentWithoutContentLength) {
   // micro_http's 204: no reason phrase, no Content-Length, connection kept.
-  Serve("HTTP/1.1 204 \r\nServer: Cloud Hypervisor API\r\nConnection: keep-alive\r\n\r\n");
+  Serve(
+      "HTTP/1.1 204 \r\nServer: Cloud Hypervisor API\r\nConnection: "
+      "keep-alive\r\n\r\n");
   ASSERT_OK_AND_ASSIGN(HttpResponse r, Get(absl::Seconds(5)));
   EXPECT_EQ(r.status, 204);
   EXPECT_EQ(r.body, "");
@@ -71,9 +74,11 @@ TEST_F(UnixHttpTest, ChunkedBody) {
 }
 
 TEST_F(UnixHttpTest, BadChunkIsInternal) {
-  Serve("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n");
-  EXPECT_THAT(Get().status(),
-              StatusIs(absl::StatusCode::kInternal, HasSubstr("bad chunk size")));
+  Serve(
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: "
+      "chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n");
+  EXPECT_THAT(Get().status(), StatusIs(absl::StatusCode::kInternal,
+                                       HasSubstr("bad chunk size")));
 }
 
 TEST_F(UnixHttpTest, InterimContinueIsSkipped) {
@@ -91,9 +96,10 @@ TEST_F(UnixHttpTest, BodyUntilEof) {
 
 TEST_F(UnixHttpTest, TruncatedBodyIsUnavailable) {
   Serve("HTTP/1.1 200 \r\nContent-Length: 100\r\n\r\nshort");
-  EXPECT_THAT(Get().status(),
-              StatusIs(absl::StatusCode::kUnavailable,
-                       HasSubstr("connection closed before a complete answer")));
+  EXPECT_THAT(
+      Get().status(),
+      StatusIs(absl::StatusCode::kUnavailable,
+               HasSubstr("connection closed before a complete answer")));
 }
 
 TEST_F(UnixHttpTest, GarbageStatusLineIsInternal) {
@@ -105,10 +111,12 @@ TEST_F(UnixHttpTest, GarbageStatusLineIsInternal) {
 TEST_F(UnixHttpTest, SendsRequestLineHostAndJsonBody) {
   Serve(FakeServer::ChResponse(204, ""));
   ASSERT_OK(UnixHttpRequest(sock_, "PUT", "/api/v1/vm.snapshot",
-                            "{\"destination_url\":\"file:///s\"}", absl::Seconds(5))
+                            "{\"destination_url\":\"file:///s\"}",
+                            absl::Seconds(5))
                 .status());
-  ASSERT_OK(UnixHttpRequest(sock_, "PUT", "/api/v1/vm.pause", "", absl::Seconds(5))
-                .status());
+  ASSERT_OK(
+      UnixHttpRequest(sock_, "PUT", "/api/v1/vm.pause", "", absl::Seconds(5))
+          .status());
   std::vector<SeenRequest> seen = server_->requests();
   ASSERT_EQ(seen.size(), 2u);
   EXPECT_EQ(seen[0].request_line, "PUT /api/v1/vm.snapshot HTTP/1.1");
@@ -156,8 +164,9 @@ TEST_F(UnixHttpTest, StaleSocketFileIsUnavailable) {
 
 TEST_F(UnixHttpTest, PathTooLongIsInvalidArgument) {
   std::string long_path = "/" + std::string(120, 'a') + "/api.sock";
-  EXPECT_THAT(UnixHttpRequest(long_path, "GET", "/", "", absl::Seconds(1)).status(),
-              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(
+      UnixHttpRequest(long_path, "GET", "/", "", absl::Seconds(1)).status(),
+      StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST_F(UnixHttpTest, ServerKilledMidCallIsUnavailable) {
@@ -187,8 +196,9 @@ TEST_F(UnixHttpTest, ServerKilledMidCallIsUnavailable) {
   int status;
   ASSERT_EQ(waitpid(pid, &status, 0), pid);
   EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-  EXPECT_THAT(r.status(), StatusIs(absl::StatusCode::kUnavailable,
-                                   HasSubstr("may or may not have been carried out")));
+  EXPECT_THAT(r.status(),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       HasSubstr("may or may not have been carried out")));
 }
 
 }  // namespace

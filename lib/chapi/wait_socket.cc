@@ -31,14 +31,16 @@ absl::Status TryConnect(absl::string_view path) {
 absl::Status WaitForApiSocket(absl::string_view socket_path, int pidfd,
                               absl::Duration timeout) {
   absl::Time deadline = absl::Now() + timeout;
-  if (socket_path.empty() || socket_path.size() >= sizeof(sockaddr_un::sun_path)) {
+  if (socket_path.empty() ||
+      socket_path.size() >= sizeof(sockaddr_un::sun_path)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "API socket path \"", socket_path, "\" is empty or too long"));
   }
   size_t slash = socket_path.rfind('/');
-  std::string dir = slash == absl::string_view::npos
-                        ? std::string(".")
-                        : std::string(socket_path.substr(0, std::max<size_t>(slash, 1)));
+  std::string dir =
+      slash == absl::string_view::npos
+          ? std::string(".")
+          : std::string(socket_path.substr(0, std::max<size_t>(slash, 1)));
 
   UniqueFd in(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
   if (!in.valid()) return ErrnoError(errno, "inotify_init1");
@@ -67,7 +69,8 @@ absl::Status WaitForApiSocket(absl::string_view socket_path, int pidfd,
       wake = std::min(deadline, now + backoff);
       backoff = std::min(backoff * 2, absl::Milliseconds(50));
     }
-    int64_t ms = absl::ToInt64Milliseconds(absl::Ceil(wake - now, absl::Milliseconds(1)));
+    int64_t ms = absl::ToInt64Milliseconds(
+        absl::Ceil(wake - now, absl::Milliseconds(1)));
     struct pollfd p[2] = {{in.get(), POLLIN, 0}, {pidfd, POLLIN, 0}};
     int r = ::poll(p, pidfd >= 0 ? 2 : 1,
                    static_cast<int>(std::min<int64_t>(ms, INT_MAX)));
@@ -76,9 +79,9 @@ absl::Status WaitForApiSocket(absl::string_view socket_path, int pidfd,
       // A last look: it may have exited after binding (then the socket is
       // stale and connect fails anyway).
       if (TryConnect(socket_path).ok()) return absl::OkStatus();
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the process exited before its API socket ", socket_path,
-          " accepted connections"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("the process exited before its API socket ", socket_path,
+                       " accepted connections"));
     }
     if (r > 0 && (p[0].revents & POLLIN)) {
       char buf[4096];

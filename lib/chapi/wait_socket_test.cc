@@ -27,7 +27,8 @@ UniqueFd Bind(const std::string& path) {
   struct sockaddr_un addr = {};
   addr.sun_family = AF_UNIX;
   std::strcpy(addr.sun_path, path.c_str());
-  EXPECT_EQ(bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  EXPECT_EQ(bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)),
+            0);
   return fd;
 }
 
@@ -77,9 +78,10 @@ TEST(WaitForApiSocketTest, ProcessExitFailsEarly) {
   o.argv = {"sh", "-c", "sleep 0.2; exit 1"};
   ASSERT_OK_AND_ASSIGN(process::Child child, process::Spawn(o));
   absl::Time start = absl::Now();
-  EXPECT_THAT(WaitForApiSocket(dir.Join("api.sock"), child.pidfd(), absl::Seconds(30)),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("exited before its API socket")));
+  EXPECT_THAT(
+      WaitForApiSocket(dir.Join("api.sock"), child.pidfd(), absl::Seconds(30)),
+      StatusIs(absl::StatusCode::kFailedPrecondition,
+               HasSubstr("exited before its API socket")));
   EXPECT_LT(absl::Now() - start, absl::Seconds(10));
 }
 
@@ -98,14 +100,17 @@ TEST(WaitForApiSocketTest, StaleSocketAndDeadProcess) {
 TEST(WaitForApiSocketTest, Timeout) {
   chapi::testing::SocketDir dir;
   absl::Time start = absl::Now();
-  EXPECT_THAT(WaitForApiSocket(dir.Join("api.sock"), -1, absl::Milliseconds(300)),
-              StatusIs(absl::StatusCode::kDeadlineExceeded, HasSubstr("not ready after 300ms")));
+  EXPECT_THAT(
+      WaitForApiSocket(dir.Join("api.sock"), -1, absl::Milliseconds(300)),
+      StatusIs(absl::StatusCode::kDeadlineExceeded,
+               HasSubstr("not ready after 300ms")));
   EXPECT_GE(absl::Now() - start, absl::Milliseconds(300));
 }
 
 TEST(WaitForApiSocketTest, MissingDirectory) {
-  EXPECT_THAT(WaitForApiSocket("/nonexistent-dir/api.sock", -1, absl::Seconds(1)),
-              StatusIs(absl::StatusCode::kNotFound, HasSubstr("/nonexistent-dir")));
+  EXPECT_THAT(
+      WaitForApiSocket("/nonexistent-dir/api.sock", -1, absl::Seconds(1)),
+      StatusIs(absl::StatusCode::kNotFound, HasSubstr("/nonexistent-dir")));
 }
 
 }  // namespace

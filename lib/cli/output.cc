@@ -14,12 +14,16 @@
 
 namespace chtools::cli {
 
-std::string VmError(absl::string_view name, absl::string_view op, const absl::Status& status) {
-  if (absl::StartsWith(status.message(), "vm \"")) return std::string(status.message());
+std::string VmError(absl::string_view name, absl::string_view op,
+                    const absl::Status& status) {
+  if (absl::StartsWith(status.message(), "vm \""))
+    return std::string(status.message());
   return absl::StrCat("vm \"", name, "\": ", op, ": ", status.message());
 }
 
-absl::Status Sink::Write(absl::string_view data) { return fs::WriteAll(fd_, data, name_); }
+absl::Status Sink::Write(absl::string_view data) {
+  return fs::WriteAll(fd_, data, name_);
+}
 
 absl::Status Sink::CopyFrom(int in, absl::string_view in_name) {
   while (true) {
@@ -27,7 +31,8 @@ absl::Status Sink::CopyFrom(int in, absl::string_view in_name) {
     if (n > 0) continue;
     if (n == 0) return absl::OkStatus();
     if (errno == EINTR) continue;
-    if (errno != EINVAL && errno != ENOSYS) return ErrnoError(errno, "sendfile", name_);
+    if (errno != EINVAL && errno != ENOSYS)
+      return ErrnoError(errno, "sendfile", name_);
     break;  // not a sendfile pair: plain reads and writes
   }
   char buf[1 << 16];

@@ -24,12 +24,14 @@ struct Batch {
 
 // `vm "<name>": <op>: <message>`; a message that already names the VM (the
 // index's `vm "x": not found`) is kept as it is.
-std::string VmError(absl::string_view name, absl::string_view op, const absl::Status& status);
+std::string VmError(absl::string_view name, absl::string_view op,
+                    const absl::Status& status);
 
 // Where stdout goes. Writes are complete or fail with an error naming it.
 class Sink {
  public:
-  explicit Sink(int fd, std::string name = "<stdout>") : fd_(fd), name_(std::move(name)) {}
+  explicit Sink(int fd, std::string name = "<stdout>")
+      : fd_(fd), name_(std::move(name)) {}
   int fd() const { return fd_; }
   absl::Status Write(absl::string_view data);
   // Copies `in` to EOF (a binary stream; splice/sendfile where they apply).

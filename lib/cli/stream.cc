@@ -8,19 +8,22 @@
 
 namespace chtools::cli {
 
-absl::StatusOr<bool> WantsStream(absl::string_view verb, const std::vector<std::string>& args,
+absl::StatusOr<bool> WantsStream(absl::string_view verb,
+                                 const std::vector<std::string>& args,
                                  const Stdin& in) {
   if (args.size() == 1 && args[0] == "-") return true;
   for (const std::string& a : args) {
     if (a == "-") {
-      return UsageStatus(absl::StrCat(verb, ": \"-\" (stdin) cannot be mixed with refs"));
+      return UsageStatus(
+          absl::StrCat(verb, ": \"-\" (stdin) cannot be mixed with refs"));
     }
   }
   return args.empty() && !in.is_tty;
 }
 
 Stdin FromFd(int fd, bool is_tty) {
-  return Stdin{.read = [fd] { return fs::ReadAll(fd, "<stdin>"); }, .is_tty = is_tty};
+  return Stdin{.read = [fd] { return fs::ReadAll(fd, "<stdin>"); },
+               .is_tty = is_tty};
 }
 
 Stdin FromText(std::string text) {
@@ -33,14 +36,15 @@ absl::StatusOr<Records> ReadStream(const Stdin& in) {
   return record::ParseRecords(text, in.name);
 }
 
-absl::StatusOr<std::vector<std::string>> RefsOrStream(absl::string_view verb,
-                                                      const std::vector<std::string>& args,
-                                                      const Stdin& in) {
+absl::StatusOr<std::vector<std::string>> RefsOrStream(
+    absl::string_view verb, const std::vector<std::string>& args,
+    const Stdin& in) {
   ASSIGN_OR_RETURN(bool stream, WantsStream(verb, args, in));
   if (!stream) {
     if (args.empty()) {
-      return UsageStatus(absl::StrCat(
-          verb, " needs VM refs (id, name or id prefix) or a record stream on stdin"));
+      return UsageStatus(absl::StrCat(verb,
+                                      " needs VM refs (id, name or id prefix) "
+                                      "or a record stream on stdin"));
     }
     return args;
   }
@@ -53,8 +57,8 @@ absl::StatusOr<std::vector<std::string>> RefsOrStream(absl::string_view verb,
     } else if (!vm.config().name().empty()) {
       refs.push_back(vm.config().name());
     } else {
-      return absl::InvalidArgumentError(
-          absl::StrCat(in.name, ": vm[", i, "] has neither an id nor a config.name"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          in.name, ": vm[", i, "] has neither an id nor a config.name"));
     }
   }
   return refs;

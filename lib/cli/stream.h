@@ -30,7 +30,8 @@ Stdin FromText(std::string text);
 
 // Whether `args` ask for the stream: exactly {"-"}, or no args and stdin is
 // not a terminal. UsageStatus when "-" is mixed with refs.
-absl::StatusOr<bool> WantsStream(absl::string_view verb, const std::vector<std::string>& args,
+absl::StatusOr<bool> WantsStream(absl::string_view verb,
+                                 const std::vector<std::string>& args,
                                  const Stdin& in);
 
 // Reads and parses the whole stream (errors "<stdin>:LINE:COL: ..." with the
@@ -40,9 +41,9 @@ absl::StatusOr<Records> ReadStream(const Stdin& in);
 // The VMs a verb acts on: `args`, or the id (else name) of each vm record of
 // the stream. UsageStatus "<verb> needs VM refs or a record stream" when
 // there are neither; InvalidArgument for a record with neither id nor name.
-absl::StatusOr<std::vector<std::string>> RefsOrStream(absl::string_view verb,
-                                                      const std::vector<std::string>& args,
-                                                      const Stdin& in);
+absl::StatusOr<std::vector<std::string>> RefsOrStream(
+    absl::string_view verb, const std::vector<std::string>& args,
+    const Stdin& in);
 
 }  // namespace chtools::cli
 

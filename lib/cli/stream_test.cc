@@ -24,7 +24,8 @@ using ::testing::HasSubstr;
 Stdin Piped(const std::string& text, int* fd) {
   int p[2];
   EXPECT_EQ(::pipe2(p, O_CLOEXEC), 0);
-  EXPECT_EQ(::write(p[1], text.data(), text.size()), static_cast<ssize_t>(text.size()));
+  EXPECT_EQ(::write(p[1], text.data(), text.size()),
+            static_cast<ssize_t>(text.size()));
   ::close(p[1]);
   *fd = p[0];
   return FromFd(p[0], false);
@@ -43,27 +44,35 @@ TEST(StreamTest, DashOrNoRefsOffATerminalMeanTheStream) {
 
 TEST(StreamTest, RefsComeFromArgsOrTheRecords) {
   int fd;
-  Stdin in = Piped("vm { id: \"3f9c0a1b2c3d4e5f\" }\nvm { config { name: \"web\" } }\n", &fd);
-  EXPECT_THAT(RefsOrStream("stop", {}, in), IsOkAndHolds(ElementsAre("3f9c0a1b2c3d4e5f", "web")));
+  Stdin in = Piped(
+      "vm { id: \"3f9c0a1b2c3d4e5f\" }\nvm { config { name: \"web\" } }\n",
+      &fd);
+  EXPECT_THAT(RefsOrStream("stop", {}, in),
+              IsOkAndHolds(ElementsAre("3f9c0a1b2c3d4e5f", "web")));
   ::close(fd);
-  EXPECT_THAT(RefsOrStream("stop", {"a", "b"}, Stdin{.read = nullptr, .is_tty = true}),
-              IsOkAndHolds(ElementsAre("a", "b")));
-  EXPECT_TRUE(IsUsageStatus(RefsOrStream("stop", {}, Stdin{.read = nullptr, .is_tty = true}).status()));
+  EXPECT_THAT(
+      RefsOrStream("stop", {"a", "b"}, Stdin{.read = nullptr, .is_tty = true}),
+      IsOkAndHolds(ElementsAre("a", "b")));
+  EXPECT_TRUE(IsUsageStatus(
+      RefsOrStream("stop", {}, Stdin{.read = nullptr, .is_tty = true})
+          .status()));
 }
 
 TEST(StreamTest, AMalformedStreamIsBadInputNotUsage) {
   absl::StatusOr<std::vector<std::string>> refs =
       RefsOrStream("stop", {"-"}, FromText("vm { bogus: 1 }\n"));
-  EXPECT_THAT(refs.status(),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("<stdin>:1:")));
+  EXPECT_THAT(refs.status(), StatusIs(absl::StatusCode::kInvalidArgument,
+                                      HasSubstr("<stdin>:1:")));
   EXPECT_FALSE(IsUsageStatus(refs.status()));
   EXPECT_EQ(ExitCode(refs.status()), kExitFailed);
 }
 
 TEST(OutputTest, VmErrorKeepsMessagesThatNameTheVm) {
-  EXPECT_EQ(VmError("web", "start", absl::NotFoundError("vm \"web\": not found")),
-            "vm \"web\": not found");
-  EXPECT_EQ(VmError("web", "start", absl::InternalError("boom")), "vm \"web\": start: boom");
+  EXPECT_EQ(
+      VmError("web", "start", absl::NotFoundError("vm \"web\": not found")),
+      "vm \"web\": not found");
+  EXPECT_EQ(VmError("web", "start", absl::InternalError("boom")),
+            "vm \"web\": start: boom");
 }
 
 }  // namespace

@@ -2,18 +2,17 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-
-#include <algorithm>
 
 #include "absl/flags/commandlineflag.h"
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/types/optional.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/optional.h"
 
 namespace chtools {
 namespace {
@@ -44,15 +43,14 @@ void PrintHelp(absl::string_view usage) {
   for (const auto& [name, flag] : absl::GetAllFlags()) {
     if (FindUserFlag(name) == flag) flags.push_back(flag);
   }
-  std::sort(flags.begin(), flags.end(), [](auto* a, auto* b) {
-    return a->Name() < b->Name();
-  });
+  std::sort(flags.begin(), flags.end(),
+            [](auto* a, auto* b) { return a->Name() < b->Name(); });
   if (!flags.empty()) absl::StrAppend(&out, "\nFlags:\n");
   for (const auto* flag : flags) {
     std::string name(flag->Name());
     std::replace(name.begin(), name.end(), '_', '-');
-    absl::StrAppend(&out, "  --", name, "  ", flag->Help(),
-                    " (default: \"", flag->DefaultValue(), "\")\n");
+    absl::StrAppend(&out, "  --", name, "  ", flag->Help(), " (default: \"",
+                    flag->DefaultValue(), "\")\n");
   }
   std::fwrite(out.data(), 1, out.size(), stdout);
 }

@@ -14,9 +14,9 @@
 #include "absl/strings/str_cat.h"
 #include "lib/base/errno.h"
 #include "lib/base/status_macros.h"
-#include "lib/record/ids.h"
 #include "lib/base/unique_fd.h"
 #include "lib/fs/io.h"
+#include "lib/record/ids.h"
 #include "lib/record/textproto.h"
 
 ABSL_FLAG(std::string, root_dir, "",
@@ -152,6 +152,5 @@ absl::StatusOr<ToolConfig> LoadToolConfig() {
   }
   return config;
 }
-
 
 }  // namespace chtools::config

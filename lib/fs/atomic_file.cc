@@ -61,9 +61,8 @@ absl::Status WriteFileAtomically(absl::string_view path,
 
 absl::Status FsyncDir(absl::string_view dir) {
   std::string d(dir);
-  UniqueFd fd(RetryEintr([&] {
-    return ::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  }));
+  UniqueFd fd(RetryEintr(
+      [&] { return ::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); }));
   if (!fd) return ErrnoError(errno, "open", d);
   if (RetryEintr([&] { return ::fsync(fd.get()); }) != 0 && errno != EINVAL) {
     return ErrnoError(errno, "fsync", d);

@@ -24,12 +24,11 @@ std::string TempPrefixFor(absl::string_view path);
 // Without `sync` the fsyncs are skipped: still atomic for readers, not
 // durable (for runtime files such as ch.pid that die with the process).
 absl::Status WriteFileAtomically(absl::string_view path,
-                                 absl::string_view contents,
-                                 mode_t mode = 0644, bool sync = true);
+                                 absl::string_view contents, mode_t mode = 0644,
+                                 bool sync = true);
 
 // fsync(2) on a directory, making renames/unlinks/creations in it durable.
 absl::Status FsyncDir(absl::string_view dir);
-
 
 }  // namespace chtools::fs
 

@@ -1,6 +1,5 @@
 // Tests for WriteFileAtomically, FsyncDir and the read helpers.
 #include "lib/fs/atomic_file.h"
-#include "lib/fs/io.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -13,6 +12,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "lib/base/unique_fd.h"
+#include "lib/fs/io.h"
 #include "lib/testing/status_matchers.h"
 #include "lib/testing/temp_dir.h"
 

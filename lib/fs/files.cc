@@ -32,7 +32,8 @@ absl::Status MakeDirs(const std::string& path, mode_t mode) {
   }
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) return ErrnoError(errno, "stat", path);
-  if (!S_ISDIR(st.st_mode)) return absl::FailedPreconditionError(path + ": not a directory");
+  if (!S_ISDIR(st.st_mode))
+    return absl::FailedPreconditionError(path + ": not a directory");
   return absl::OkStatus();
 }
 
@@ -58,7 +59,8 @@ absl::Status RemoveFile(const std::string& path) {
 absl::Status WriteNewFile(const std::string& path, absl::string_view data,
                           mode_t mode, bool sync) {
   chtools::UniqueFd fd(chtools::RetryEintr([&] {
-    return ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+    return ::open(path.c_str(),
+                  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
   }));
   if (!fd.valid()) return ErrnoError(errno, "open", path);
   RETURN_IF_ERROR(WriteAll(fd.get(), data, path));
@@ -71,8 +73,8 @@ absl::Status WriteNewFile(const std::string& path, absl::string_view data,
 absl::Status CheckInputFile(absl::string_view what, const std::string& path) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(what, " ", path, ": ", std::generic_category().message(errno)));
+    return absl::FailedPreconditionError(absl::StrCat(
+        what, " ", path, ": ", std::generic_category().message(errno)));
   }
   if (!S_ISREG(st.st_mode) || st.st_size == 0) {
     return absl::FailedPreconditionError(
@@ -84,13 +86,15 @@ absl::Status CheckInputFile(absl::string_view what, const std::string& path) {
 absl::StatusOr<std::string> FindProgram(const std::string& name) {
   if (name.find('/') != std::string::npos) return name;
   const char* env = std::getenv("PATH");
-  std::vector<std::string> dirs = absl::StrSplit(env ? env : "", ':', absl::SkipEmpty());
+  std::vector<std::string> dirs =
+      absl::StrSplit(env ? env : "", ':', absl::SkipEmpty());
   dirs.insert(dirs.end(), {"/usr/sbin", "/sbin", "/usr/bin", "/bin"});
   for (const std::string& d : dirs) {
     std::string p = d + "/" + name;
     if (::access(p.c_str(), X_OK) == 0) return p;
   }
-  return absl::NotFoundError(absl::StrCat(name, ": not found in PATH, /usr/sbin or /sbin"));
+  return absl::NotFoundError(
+      absl::StrCat(name, ": not found in PATH, /usr/sbin or /sbin"));
 }
 
 }  // namespace chtools::fs

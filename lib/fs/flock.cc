@@ -19,8 +19,9 @@ namespace chtools::fs {
 absl::StatusOr<std::optional<FileLock>> FileLock::TryOnce(
     const std::string& path, bool* busy) {
   *busy = false;
-  UniqueFd fd(RetryEintr(
-      [&] { return ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600); }));
+  UniqueFd fd(RetryEintr([&] {
+    return ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  }));
   if (!fd) return ErrnoError(errno, "open", path);
   if (RetryEintr([&] { return ::flock(fd.get(), LOCK_EX | LOCK_NB); }) != 0) {
     if (errno == EWOULDBLOCK) {

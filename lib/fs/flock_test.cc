@@ -30,10 +30,12 @@ bool Exists(const std::string& p) {
 TEST(FileLockTest, AcquireCreatesTheFileAndExcludesOthers) {
   TempDir dir;
   std::string path = dir.Join("l");
-  ASSERT_OK_AND_ASSIGN(FileLock lock, FileLock::Acquire(path, absl::Seconds(1)));
+  ASSERT_OK_AND_ASSIGN(FileLock lock,
+                       FileLock::Acquire(path, absl::Seconds(1)));
   EXPECT_TRUE(Exists(path));
   // flock conflicts between open file descriptions, even in one process.
-  ASSERT_OK_AND_ASSIGN(std::optional<FileLock> other, FileLock::TryAcquire(path));
+  ASSERT_OK_AND_ASSIGN(std::optional<FileLock> other,
+                       FileLock::TryAcquire(path));
   EXPECT_FALSE(other.has_value());
 }
 
@@ -66,7 +68,8 @@ TEST(FileLockTest, MoveKeepsTheLock) {
 TEST(FileLockTest, AcquireTimesOut) {
   TempDir dir;
   std::string path = dir.Join("l");
-  ASSERT_OK_AND_ASSIGN(FileLock lock, FileLock::Acquire(path, absl::Seconds(1)));
+  ASSERT_OK_AND_ASSIGN(FileLock lock,
+                       FileLock::Acquire(path, absl::Seconds(1)));
   absl::Time start = absl::Now();
   EXPECT_THAT(FileLock::Acquire(path, absl::Milliseconds(50)),
               StatusIs(absl::StatusCode::kDeadlineExceeded,
@@ -123,8 +126,9 @@ TEST(FileLockTest, RemovedFileMakesWaitersLockAFreshFile) {
 
 TEST(FileLockTest, MissingDirectoryIsAnError) {
   TempDir dir;
-  EXPECT_THAT(FileLock::Acquire(dir.Join("no/l"), absl::Seconds(1)),
-              StatusIs(absl::StatusCode::kNotFound, HasSubstr(dir.Join("no/l"))));
+  EXPECT_THAT(
+      FileLock::Acquire(dir.Join("no/l"), absl::Seconds(1)),
+      StatusIs(absl::StatusCode::kNotFound, HasSubstr(dir.Join("no/l"))));
 }
 
 }  // namespace

@@ -26,8 +26,9 @@ using ::testing::HasSubstr;
 TEST(FilesTest, WriteNewFileRefusesAnExistingFileAndASymlink) {
   TempDir dir;
   ASSERT_OK(WriteNewFile(dir.Join("a"), "one", 0600));
-  EXPECT_THAT(WriteNewFile(dir.Join("a"), "two", 0600),
-              StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr(dir.Join("a"))));
+  EXPECT_THAT(
+      WriteNewFile(dir.Join("a"), "two", 0600),
+      StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr(dir.Join("a"))));
   ASSERT_OK_AND_ASSIGN(std::string a, ReadFileToString(dir.Join("a")));
   EXPECT_EQ(a, "one");
   // A planted link to a victim is never followed.
@@ -53,8 +54,9 @@ TEST(FilesTest, MakeDirsAndRemoveTree) {
 TEST(IoTest, ReadAllStopsAtTheLimit) {
   TempDir dir;
   ASSERT_OK(WriteNewFile(dir.Join("f"), std::string(100, 'x'), 0600));
-  EXPECT_THAT(ReadFileToString(dir.Join("f"), 99),
-              StatusIs(absl::StatusCode::kOutOfRange, HasSubstr(dir.Join("f"))));
+  EXPECT_THAT(
+      ReadFileToString(dir.Join("f"), 99),
+      StatusIs(absl::StatusCode::kOutOfRange, HasSubstr(dir.Join("f"))));
   ASSERT_OK_AND_ASSIGN(std::string all, ReadFileToString(dir.Join("f"), 100));
   EXPECT_EQ(all.size(), 100u);
 }
@@ -66,13 +68,15 @@ TEST(UnixSocketTest, ConnectsAndNamesTheListener) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  ASSERT_EQ(::bind(l.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(::bind(l.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)),
+            0);
   // Bound but not listening: refused, like a CH between bind and listen.
   EXPECT_THAT(ConnectUnix(path), StatusIs(absl::StatusCode::kUnavailable));
   ASSERT_EQ(::listen(l.get(), 4), 0);
   ASSERT_OK_AND_ASSIGN(UniqueFd c, ConnectUnix(path));
   EXPECT_THAT(PeerPid(c.get()), ::chtools::testing::IsOkAndHolds(::getpid()));
-  EXPECT_THAT(ConnectUnix(dir.Join("none")), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(ConnectUnix(dir.Join("none")),
+              StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(ConnectUnix(std::string(200, 'a')),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("107")));
 }

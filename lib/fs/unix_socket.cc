@@ -22,7 +22,8 @@ absl::StatusOr<UniqueFd> ConnectUnix(absl::string_view path, bool nonblocking) {
   }
   std::memcpy(addr.sun_path, path.data(), path.size());
   UniqueFd fd(::socket(
-      AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | (nonblocking ? SOCK_NONBLOCK : 0), 0));
+      AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | (nonblocking ? SOCK_NONBLOCK : 0),
+      0));
   if (!fd.valid()) return ErrnoError(errno, "socket", path);
   if (RetryEintr([&] {
         return ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr),
@@ -40,7 +41,8 @@ absl::StatusOr<pid_t> PeerPid(int fd) {
     return ErrnoError(errno, "getsockopt SO_PEERCRED");
   }
   if (cred.pid <= 0) {
-    return absl::NotFoundError("SO_PEERCRED: the listener's pid is not visible");
+    return absl::NotFoundError(
+        "SO_PEERCRED: the listener's pid is not visible");
   }
   return cred.pid;
 }

@@ -66,8 +66,10 @@ absl::StatusOr<std::string> Sha256Fd(int fd, absl::string_view name) {
   while (pos < size) {
     off_t data = ::lseek(fd, pos, SEEK_DATA);
     if (data < 0) {
-      if (errno == ENXIO) data = size;  // a hole to the end
-      else return ErrnoError(errno, "lseek SEEK_DATA", name);
+      if (errno == ENXIO)
+        data = size;  // a hole to the end
+      else
+        return ErrnoError(errno, "lseek SEEK_DATA", name);
     }
     if (data > pos) h.UpdateZeros(static_cast<uint64_t>(data - pos));
     pos = data;
@@ -76,8 +78,10 @@ absl::StatusOr<std::string> Sha256Fd(int fd, absl::string_view name) {
     if (hole < 0) return ErrnoError(errno, "lseek SEEK_HOLE", name);
     hole = std::min(hole, size);
     while (pos < hole) {
-      size_t want = static_cast<size_t>(std::min<off_t>(hole - pos, buf.size()));
-      ssize_t n = RetryEintr([&] { return ::pread(fd, buf.data(), want, pos); });
+      size_t want =
+          static_cast<size_t>(std::min<off_t>(hole - pos, buf.size()));
+      ssize_t n =
+          RetryEintr([&] { return ::pread(fd, buf.data(), want, pos); });
       if (n < 0) return ErrnoError(errno, "read", name);
       if (n == 0) break;  // shrunk under us: what follows counts as missing
       h.Update(absl::string_view(buf.data(), static_cast<size_t>(n)));
@@ -89,15 +93,17 @@ absl::StatusOr<std::string> Sha256Fd(int fd, absl::string_view name) {
 }
 
 absl::StatusOr<std::string> Sha256File(const std::string& path) {
-  UniqueFd fd(RetryEintr([&] { return ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC); }));
+  UniqueFd fd(RetryEintr(
+      [&] { return ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC); }));
   if (!fd.valid()) return ErrnoError(errno, "open", path);
   return Sha256Fd(fd.get(), path);
 }
 
 bool IsSha256Hex(absl::string_view s) {
   if (s.size() != 64) return false;
-  return std::all_of(s.begin(), s.end(),
-                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+  });
 }
 
 }  // namespace chtools::hash

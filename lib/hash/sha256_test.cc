@@ -15,12 +15,16 @@ namespace {
 
 TEST(Sha256Test, KnownVectors) {
   Sha256 empty;
-  EXPECT_EQ(empty.HexDigest(), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(empty.HexDigest(),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   Sha256 abc;
   abc.Update("abc");
-  EXPECT_EQ(abc.HexDigest(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-  EXPECT_TRUE(IsSha256Hex("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
-  EXPECT_FALSE(IsSha256Hex("BA7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
+  EXPECT_EQ(abc.HexDigest(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_TRUE(IsSha256Hex(
+      "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
+  EXPECT_FALSE(IsSha256Hex(
+      "BA7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
 }
 
 TEST(Sha256Test, ASparseFileHashesLikeItsBytes) {
@@ -30,8 +34,10 @@ TEST(Sha256Test, ASparseFileHashesLikeItsBytes) {
   ASSERT_TRUE(fd.valid());
   // data, a 3 MiB hole, data, a hole to the end.
   std::string a(5000, 'a'), b(4096, 'b');
-  ASSERT_EQ(::pwrite(fd.get(), a.data(), a.size(), 0), static_cast<ssize_t>(a.size()));
-  ASSERT_EQ(::pwrite(fd.get(), b.data(), b.size(), 3 << 20), static_cast<ssize_t>(b.size()));
+  ASSERT_EQ(::pwrite(fd.get(), a.data(), a.size(), 0),
+            static_cast<ssize_t>(a.size()));
+  ASSERT_EQ(::pwrite(fd.get(), b.data(), b.size(), 3 << 20),
+            static_cast<ssize_t>(b.size()));
   ASSERT_EQ(::ftruncate(fd.get(), 8 << 20), 0);
   Sha256 want;
   want.Update(a);

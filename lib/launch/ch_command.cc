@@ -8,7 +8,6 @@ namespace chtools::launch {
 
 bool IsDirectBoot(const Vm& vm) { return !vm.boot().kernel_path().empty(); }
 
-
 bool IsCidataDisk(const StorageConfig& disk) {
   absl::string_view p = disk.path();
   size_t slash = p.rfind('/');
@@ -77,8 +76,8 @@ absl::StatusOr<std::vector<std::string>> BuildChArgs(const Vm& vm,
   }
   if (c.cpu() > host.cpus) {
     return absl::FailedPreconditionError(
-        absl::StrCat("config.cpu: ", c.cpu(), " vCPUs requested but the host has ",
-                     host.cpus, " CPUs"));
+        absl::StrCat("config.cpu: ", c.cpu(),
+                     " vCPUs requested but the host has ", host.cpus, " CPUs"));
   }
   if (c.memory_bytes() <= 0) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -91,7 +90,8 @@ absl::StatusOr<std::vector<std::string>> BuildChArgs(const Vm& vm,
   }
   for (int i = 0; i < vm.network_size(); ++i) {
     if (vm.network(i).tap().empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("network[", i, "].tap: empty"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("network[", i, "].tap: empty"));
     }
   }
   const int vcpus = c.cpu();
@@ -108,7 +108,8 @@ absl::StatusOr<std::vector<std::string>> BuildChArgs(const Vm& vm,
     for (const StorageConfig& d : disks) args.push_back(DiskArg(d, vcpus));
   }
   const BootConfig& b = vm.boot();
-  if (!b.kernel_path().empty()) args.insert(args.end(), {"--kernel", b.kernel_path()});
+  if (!b.kernel_path().empty())
+    args.insert(args.end(), {"--kernel", b.kernel_path()});
   if (!direct && !b.firmware_path().empty()) {
     args.insert(args.end(), {"--firmware", b.firmware_path()});
   }
@@ -120,20 +121,24 @@ absl::StatusOr<std::vector<std::string>> BuildChArgs(const Vm& vm,
   }
   if (vm.network_size() > 0) {
     args.push_back("--net");
-    for (const NetworkConfig& n : vm.network()) args.push_back(NetArg(n, vcpus));
+    for (const NetworkConfig& n : vm.network())
+      args.push_back(NetArg(n, vcpus));
   }
   args.insert(args.end(), {"--rng", "src=/dev/urandom", "--watchdog"});
-  // Windows: no balloon at all (virtio-win deflation storm, docs/cocoon-lessons.md §6).
+  // Windows: no balloon at all (virtio-win deflation storm,
+  // docs/cocoon-lessons.md §6).
   if (c.memory_bytes() >= kBalloonMinMemory && !c.windows()) {
     args.insert(args.end(),
-                {"--balloon", absl::StrCat("size=", c.memory_bytes() / 4,
-                                           ",deflate_on_oom=on,free_page_reporting=on")});
+                {"--balloon",
+                 absl::StrCat("size=", c.memory_bytes() / 4,
+                              ",deflate_on_oom=on,free_page_reporting=on")});
   }
   if (direct) {
     args.insert(args.end(), {"--serial", "off", "--console", "pty"});
   } else {
-    args.insert(args.end(), {"--serial", absl::StrCat("socket=", paths.console_socket),
-                             "--console", "off"});
+    args.insert(args.end(),
+                {"--serial", absl::StrCat("socket=", paths.console_socket),
+                 "--console", "off"});
   }
   return args;
 }

@@ -1,7 +1,7 @@
 // The Cloud Hypervisor command line of a cold boot, built from a Vm record
-// exactly as cocoon does (docs/cocoon-lessons.md §4.1), with its lessons: a vCPU count above
-// the host's is an error (never clamped), NIC queues follow the vCPUs CH
-// really gets, Windows guests get no balloon.
+// exactly as cocoon does (docs/cocoon-lessons.md §4.1), with its lessons: a
+// vCPU count above the host's is an error (never clamped), NIC queues follow
+// the vCPUs CH really gets, Windows guests get no balloon.
 #ifndef CHTOOLS_LIB_LAUNCH_CH_COMMAND_H_
 #define CHTOOLS_LIB_LAUNCH_CH_COMMAND_H_
 

@@ -19,13 +19,16 @@ constexpr char kRoot[] = "/var/lib/cocoon";
 constexpr char kRun[] = "/var/lib/cocoon/run/cloudhypervisor/3f9c0a1b2c3d4e5f";
 
 // The run dir of the record stands in for the one the settings derive.
-chtools::vm::VmPaths PathsOf(const Vm& v) { return chtools::vm::PathsIn(v.run_dir(), "/log"); }
+chtools::vm::VmPaths PathsOf(const Vm& v) {
+  return chtools::vm::PathsIn(v.run_dir(), "/log");
+}
 
 std::string Lines(const std::vector<std::string>& args) {
   return absl::StrJoin(args, "\n") + "\n";
 }
 
-// The OCI VM of docs/cocoon-lessons.md §4.1: cpu 2, 1 GiB, 2 layers, one static NIC.
+// The OCI VM of docs/cocoon-lessons.md §4.1: cpu 2, 1 GiB, 2 layers, one static
+// NIC.
 Vm OciVm() {
   Vm vm;
   vm.set_id("3f9c0a1b2c3d4e5f");
@@ -51,9 +54,12 @@ Vm OciVm() {
   n->mutable_ipv4()->set_ip("10.88.0.5");
   n->mutable_ipv4()->set_gateway("10.88.0.1");
   n->mutable_ipv4()->set_prefix(16);
-  vm.mutable_boot()->set_kernel_path(std::string(kRoot) + "/oci/boot/cccc/vmlinuz");
-  vm.mutable_boot()->set_initrd_path(std::string(kRoot) + "/oci/boot/dddd/initrd.img");
-  vm.mutable_boot()->set_cmdline(*BuildKernelCmdline(vm, {"8.8.8.8", "1.1.1.1"}));
+  vm.mutable_boot()->set_kernel_path(std::string(kRoot) +
+                                     "/oci/boot/cccc/vmlinuz");
+  vm.mutable_boot()->set_initrd_path(std::string(kRoot) +
+                                     "/oci/boot/dddd/initrd.img");
+  vm.mutable_boot()->set_cmdline(
+      *BuildKernelCmdline(vm, {"8.8.8.8", "1.1.1.1"}));
   return vm;
 }
 
@@ -67,17 +73,20 @@ Vm CloudVm() {
   vm.add_storage()->set_path(std::string(kRun) + "/overlay.qcow2");
   vm.add_storage()->set_path(std::string(kRun) + "/cidata.img");
   vm.mutable_storage(1)->set_ro(true);
-  vm.mutable_boot()->set_firmware_path(std::string(kRoot) + "/firmware/CLOUDHV.fd");
+  vm.mutable_boot()->set_firmware_path(std::string(kRoot) +
+                                       "/firmware/CLOUDHV.fd");
   return vm;
 }
 
 TEST(ChCommandTest, OciExampleOfTheReference) {
-  ASSERT_OK_AND_ASSIGN(auto args, BuildChArgs(OciVm(), PathsOf(OciVm()), {.cpus = 16}));
+  ASSERT_OK_AND_ASSIGN(auto args,
+                       BuildChArgs(OciVm(), PathsOf(OciVm()), {.cpus = 16}));
   ExpectGolden("oci_2cpu_static.args.golden", Lines(args));
 }
 
 TEST(ChCommandTest, CloudImageFirstBoot) {
-  ASSERT_OK_AND_ASSIGN(auto args, BuildChArgs(CloudVm(), PathsOf(CloudVm()), {.cpus = 16}));
+  ASSERT_OK_AND_ASSIGN(
+      auto args, BuildChArgs(CloudVm(), PathsOf(CloudVm()), {.cpus = 16}));
   ExpectGolden("cloudimg_first_boot.args.golden", Lines(args));
 }
 
@@ -90,7 +99,8 @@ TEST(ChCommandTest, CidataLeftOutAfterFirstBoot) {
   // A direct-boot VM keeps every disk after its first boot.
   Vm oci = OciVm();
   oci.set_first_booted(true);
-  EXPECT_EQ(*BuildChArgs(oci, PathsOf(oci), {.cpus = 16}), *BuildChArgs(OciVm(), PathsOf(OciVm()), {.cpus = 16}));
+  EXPECT_EQ(*BuildChArgs(oci, PathsOf(oci), {.cpus = 16}),
+            *BuildChArgs(OciVm(), PathsOf(OciVm()), {.cpus = 16}));
 }
 
 TEST(ChCommandTest, OneCpuHasNoQueueAffinity) {
@@ -102,7 +112,9 @@ TEST(ChCommandTest, OneCpuHasNoQueueAffinity) {
                              "num_queues=1,queue_size=512,serial=cocoon-cow"));
   EXPECT_THAT(args, Contains("boot=1,max=16"));
   // Two queues (one rx/tx pair) for one vCPU, whatever the record said.
-  EXPECT_THAT(args, Contains(HasSubstr("tap=tap0,mac=02:42:0a:58:00:05,num_queues=2,")));
+  EXPECT_THAT(
+      args,
+      Contains(HasSubstr("tap=tap0,mac=02:42:0a:58:00:05,num_queues=2,")));
 }
 
 TEST(ChCommandTest, NicQueuesFollowTheVcpusChGets) {
@@ -123,17 +135,20 @@ TEST(ChCommandTest, MoreVcpusThanTheHostIsRefused) {
 }
 
 TEST(ChCommandTest, HugepagesWhenTheHostHasThem) {
-  ASSERT_OK_AND_ASSIGN(auto args, BuildChArgs(OciVm(), PathsOf(OciVm()), {.cpus = 16, .hugepages = true}));
+  ASSERT_OK_AND_ASSIGN(auto args, BuildChArgs(OciVm(), PathsOf(OciVm()),
+                                              {.cpus = 16, .hugepages = true}));
   EXPECT_THAT(args, Contains("size=1073741824,hugepages=on"));
 }
 
 TEST(ChCommandTest, BalloonOnlyFrom256MiB) {
   Vm vm = OciVm();
   vm.mutable_config()->set_memory_bytes((int64_t{256} << 20) - 1);
-  EXPECT_THAT(*BuildChArgs(vm, PathsOf(vm), {.cpus = 16}), Not(Contains("--balloon")));
-  vm.mutable_config()->set_memory_bytes(int64_t{256} << 20);
   EXPECT_THAT(*BuildChArgs(vm, PathsOf(vm), {.cpus = 16}),
-              Contains("size=67108864,deflate_on_oom=on,free_page_reporting=on"));
+              Not(Contains("--balloon")));
+  vm.mutable_config()->set_memory_bytes(int64_t{256} << 20);
+  EXPECT_THAT(
+      *BuildChArgs(vm, PathsOf(vm), {.cpus = 16}),
+      Contains("size=67108864,deflate_on_oom=on,free_page_reporting=on"));
 }
 
 TEST(ChCommandTest, WindowsGetsHypervAndNoBalloonAndNoCidata) {
@@ -156,18 +171,21 @@ TEST(ChCommandTest, NoDisksNoNicsOmitsTheFlags) {
 TEST(ChCommandTest, RejectsUnbootableRecords) {
   Vm vm = CloudVm();
   vm.mutable_boot()->clear_firmware_path();
-  EXPECT_THAT(BuildChArgs(vm, PathsOf(vm), {.cpus = 16}), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(BuildChArgs(vm, PathsOf(vm), {.cpus = 16}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
   vm = CloudVm();
   vm.mutable_config()->set_cpu(0);
-  EXPECT_THAT(BuildChArgs(vm, PathsOf(vm), {.cpus = 16}), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(BuildChArgs(vm, PathsOf(vm), {.cpus = 16}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(ChCommandTest, DiskArgMapping) {
   StorageConfig ro_qcow;
   ro_qcow.set_path("/b.qcow2");
   ro_qcow.set_ro(true);
-  EXPECT_EQ(DiskArg(ro_qcow, 1),
-            "path=/b.qcow2,readonly=on,image_type=qcow2,num_queues=1,queue_size=512");
+  EXPECT_EQ(
+      DiskArg(ro_qcow, 1),
+      "path=/b.qcow2,readonly=on,image_type=qcow2,num_queues=1,queue_size=512");
 }
 
 }  // namespace

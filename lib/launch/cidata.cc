@@ -3,9 +3,9 @@
 #include <arpa/inet.h>
 
 #include "absl/status/status.h"
-#include "lib/record/ids.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "lib/record/ids.h"
 
 namespace chtools::launch {
 
@@ -20,13 +20,14 @@ absl::Status CheckNic(const NetworkConfig& nic, int i) {
         field, ".ip: \"", nic.ipv4().ip(), "\" is not an IPv4 address"));
   }
   if (nic.ipv4().prefix() < 1 || nic.ipv4().prefix() > 32) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        field, ".prefix: prefix ", nic.ipv4().prefix(),
-        " is not an IPv4 prefix length (1..32)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ".prefix: prefix ", nic.ipv4().prefix(),
+                     " is not an IPv4 prefix length (1..32)"));
   }
   if (!nic.ipv4().gateway().empty() && !IsIpv4(nic.ipv4().gateway())) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        field, ".gateway: \"", nic.ipv4().gateway(), "\" is not an IPv4 address"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ".gateway: \"", nic.ipv4().gateway(),
+                     "\" is not an IPv4 address"));
   }
   return absl::OkStatus();
 }
@@ -43,8 +44,8 @@ absl::StatusOr<CidataFiles> BuildCidataFiles(
     nics.push_back(&vm.network(i));
   }
   CidataFiles f;
-  f.meta_data = absl::StrCat("instance-id: ", vm.id(), "\nlocal-hostname: ",
-                             vm.config().name(), "\n");
+  f.meta_data = absl::StrCat("instance-id: ", vm.id(),
+                             "\nlocal-hostname: ", vm.config().name(), "\n");
 
   std::string& u = f.user_data;
   u = "#cloud-config\nwarnings:\n  dsid_missing_source: off\n";
@@ -60,8 +61,8 @@ absl::StatusOr<CidataFiles> BuildCidataFiles(
       absl::StrAppend(&u, "  - path: /etc/systemd/network/15-cocoon-id", i,
                       ".network\n    owner: root:root\n"
                       "    permissions: '0644'\n    content: |\n"
-                      "      [Match]\n      MACAddress=", n.mac(), "\n\n",
-                      "      [Link]\n      RequiredForOnline=",
+                      "      [Match]\n      MACAddress=",
+                      n.mac(), "\n\n", "      [Link]\n      RequiredForOnline=",
                       i == 0 ? "yes" : "no", "\n\n      [Network]\n");
       if (n.has_ipv4()) {
         absl::StrAppend(&u, "      Address=", n.ipv4().ip(), "/",
@@ -69,7 +70,8 @@ absl::StatusOr<CidataFiles> BuildCidataFiles(
         if (!n.ipv4().gateway().empty()) {
           absl::StrAppend(&u, "      Gateway=", n.ipv4().gateway(), "\n");
         }
-        for (const std::string& d : dns) absl::StrAppend(&u, "      DNS=", d, "\n");
+        for (const std::string& d : dns)
+          absl::StrAppend(&u, "      DNS=", d, "\n");
       } else {
         u += "      DHCP=ipv4\n";
       }
@@ -95,7 +97,8 @@ absl::StatusOr<CidataFiles> BuildCidataFiles(
         }
         if (!dns.empty()) {
           c += "    nameservers:\n      addresses:\n";
-          for (const std::string& d : dns) absl::StrAppend(&c, "        - ", d, "\n");
+          for (const std::string& d : dns)
+            absl::StrAppend(&c, "        - ", d, "\n");
         }
       } else {
         c += "    dhcp4: true\n";

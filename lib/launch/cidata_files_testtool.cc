@@ -4,7 +4,8 @@
 //   static_gw    id0 02:00:0a:58:00:05 10.88.0.5/16 via 10.88.0.1, two DNS,
 //                a root password
 //   static_nogw  id0 02:00:c0:a8:32:0a 192.168.50.10/24, no gateway, no DNS
-//   two_nics     docs/cocoon-lessons.md §4.5's worked example: static_gw's NIC plus
+//   two_nics     docs/cocoon-lessons.md §4.5's worked example: static_gw's NIC
+//   plus
 //                id1 02:00:0a:59:00:07 on DHCP
 #include <sys/stat.h>
 

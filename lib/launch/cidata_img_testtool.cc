@@ -1,5 +1,5 @@
-// Writes the cidata image of docs/cocoon-lessons.md §4.5's worked example to argv[1], for
-// checking it with fsck.fat and mtools.
+// Writes the cidata image of docs/cocoon-lessons.md §4.5's worked example to
+// argv[1], for checking it with fsck.fat and mtools.
 #include <cstdio>
 
 #include "absl/time/clock.h"
@@ -18,11 +18,13 @@ int main(int argc, char** argv) {
   n->mutable_ipv4()->set_ip("10.88.0.5");
   n->mutable_ipv4()->set_prefix(16);
   n->mutable_ipv4()->set_gateway("10.88.0.1");
-  auto files = chtools::launch::BuildCidataFiles(vm, "it's-secret", {"8.8.8.8", "1.1.1.1"});
+  auto files = chtools::launch::BuildCidataFiles(vm, "it's-secret",
+                                                 {"8.8.8.8", "1.1.1.1"});
   if (!files.ok()) return 1;
-  std::vector<chtools::launch::Fat12File> fat = {{"meta-data", files->meta_data},
-                                                 {"user-data", files->user_data},
-                                                 {"network-config", *files->network_config}};
+  std::vector<chtools::launch::Fat12File> fat = {
+      {"meta-data", files->meta_data},
+      {"user-data", files->user_data},
+      {"network-config", *files->network_config}};
   auto img = chtools::launch::BuildFat12Image(
       fat, "CIDATA", 0xC0C0A001,
       absl::ToCivilSecond(absl::Now(), absl::LocalTimeZone()));

@@ -32,7 +32,8 @@ Vm Web1() {
 const std::vector<std::string> kDns = {"8.8.8.8", "1.1.1.1"};
 
 TEST(CidataTest, WorkedExample) {
-  ASSERT_OK_AND_ASSIGN(CidataFiles f, BuildCidataFiles(Web1(), "it's-secret", kDns));
+  ASSERT_OK_AND_ASSIGN(CidataFiles f,
+                       BuildCidataFiles(Web1(), "it's-secret", kDns));
   EXPECT_EQ(f.meta_data.size(), 52u);
   ExpectGolden("web-1.meta-data.golden", f.meta_data);
   ASSERT_TRUE(f.network_config.has_value());
@@ -46,8 +47,12 @@ TEST(CidataTest, WorkedExample) {
 
 TEST(CidataTest, RequiredForOnlineIsUnderLink) {
   ASSERT_OK_AND_ASSIGN(CidataFiles f, BuildCidataFiles(Web1(), "", kDns));
-  EXPECT_THAT(f.user_data, HasSubstr("[Link]\n      RequiredForOnline=yes\n\n      [Network]\n"));
-  EXPECT_THAT(f.user_data, HasSubstr("[Link]\n      RequiredForOnline=no\n\n      [Network]\n"));
+  EXPECT_THAT(
+      f.user_data,
+      HasSubstr("[Link]\n      RequiredForOnline=yes\n\n      [Network]\n"));
+  EXPECT_THAT(
+      f.user_data,
+      HasSubstr("[Link]\n      RequiredForOnline=no\n\n      [Network]\n"));
 }
 
 TEST(CidataTest, NoPasswordNoNics) {
@@ -55,7 +60,8 @@ TEST(CidataTest, NoPasswordNoNics) {
   vm.set_id("0123456789abcdef");
   vm.mutable_config()->set_name("web-1");
   ASSERT_OK_AND_ASSIGN(CidataFiles f, BuildCidataFiles(vm, "", kDns));
-  EXPECT_EQ(f.user_data, "#cloud-config\nwarnings:\n  dsid_missing_source: off\n");
+  EXPECT_EQ(f.user_data,
+            "#cloud-config\nwarnings:\n  dsid_missing_source: off\n");
   EXPECT_EQ(f.user_data.size(), 51u);
   EXPECT_FALSE(f.network_config.has_value());
 }
@@ -64,7 +70,9 @@ TEST(CidataTest, NicsWithoutMacAreLeftOut) {
   Vm vm = Web1();
   vm.mutable_network(0)->clear_mac();
   ASSERT_OK_AND_ASSIGN(CidataFiles f, BuildCidataFiles(vm, "", kDns));
-  EXPECT_THAT(*f.network_config, HasSubstr("id0:\n    match:\n      macaddress: \"02:00:0a:59:00:07\""));
+  EXPECT_THAT(
+      *f.network_config,
+      HasSubstr("id0:\n    match:\n      macaddress: \"02:00:0a:59:00:07\""));
   EXPECT_THAT(*f.network_config, Not(HasSubstr("id1")));
 }
 
@@ -77,9 +85,10 @@ TEST(CidataTest, UserDataNoBootcmd) {
   vm.mutable_network(0)->mutable_ipv4()->set_prefix(24);
   ASSERT_OK_AND_ASSIGN(CidataFiles f, BuildCidataFiles(vm, "test", kDns));
   EXPECT_THAT(f.user_data, Not(HasSubstr("bootcmd:")));
-  for (const char* s : {"root:test", "dsid_missing_source: off", "write_files:",
-                        "/etc/systemd/network/15-cocoon-id0.network",
-                        "MACAddress=aa:bb:cc:dd:ee:f0", "RequiredForOnline=yes"}) {
+  for (const char* s :
+       {"root:test", "dsid_missing_source: off",
+        "write_files:", "/etc/systemd/network/15-cocoon-id0.network",
+        "MACAddress=aa:bb:cc:dd:ee:f0", "RequiredForOnline=yes"}) {
     EXPECT_THAT(f.user_data, HasSubstr(s));
   }
 }
@@ -108,7 +117,8 @@ TEST(CidataTest, BadPrefixIsAnInputError) {
   Vm vm = Web1();
   vm.mutable_network(0)->mutable_ipv4()->set_prefix(40);
   EXPECT_THAT(BuildCidataFiles(vm, "", kDns),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("network[0].ipv4.prefix")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("network[0].ipv4.prefix")));
 }
 
 }  // namespace

@@ -14,17 +14,18 @@ constexpr int kSector = 512;
 constexpr int kTotalSectors = 2048;
 constexpr int kSectorsPerFat = 6;
 constexpr int kRootEntries = 128;
-constexpr int kFatStart = 1;                                   // sector
-constexpr int kRootStart = kFatStart + 2 * kSectorsPerFat;     // 13
+constexpr int kFatStart = 1;                                          // sector
+constexpr int kRootStart = kFatStart + 2 * kSectorsPerFat;            // 13
 constexpr int kDataStart = kRootStart + kRootEntries * 32 / kSector;  // 21
-constexpr int kClusters = kTotalSectors - kDataStart;          // 2027
+constexpr int kClusters = kTotalSectors - kDataStart;                 // 2027
 
 void Put16(std::string& img, size_t off, uint16_t v) {
   img[off] = static_cast<char>(v & 0xff);
   img[off + 1] = static_cast<char>(v >> 8);
 }
 void Put32(std::string& img, size_t off, uint32_t v) {
-  for (int i = 0; i < 4; ++i) img[off + i] = static_cast<char>((v >> (8 * i)) & 0xff);
+  for (int i = 0; i < 4; ++i)
+    img[off + i] = static_cast<char>((v >> (8 * i)) & 0xff);
 }
 
 void SetFat(std::string& img, int cluster, uint16_t value) {
@@ -87,8 +88,9 @@ absl::StatusOr<std::string> BuildFat12Image(std::vector<Fat12File> files,
                                             absl::string_view label,
                                             uint32_t serial,
                                             absl::CivilSecond mtime) {
-  std::sort(files.begin(), files.end(),
-            [](const Fat12File& a, const Fat12File& b) { return a.name < b.name; });
+  std::sort(
+      files.begin(), files.end(),
+      [](const Fat12File& a, const Fat12File& b) { return a.name < b.name; });
   std::string img(kFat12ImageBytes, '\0');
 
   // Boot sector (BPB of a 1 MiB floppy-like volume).
@@ -118,9 +120,8 @@ absl::StatusOr<std::string> BuildFat12Image(std::vector<Fat12File> files,
   SetFat(img, 0, 0xFF8);
   SetFat(img, 1, 0xFFF);
 
-  uint16_t fat_time = static_cast<uint16_t>((mtime.hour() << 11) |
-                                            (mtime.minute() << 5) |
-                                            (mtime.second() / 2));
+  uint16_t fat_time = static_cast<uint16_t>(
+      (mtime.hour() << 11) | (mtime.minute() << 5) | (mtime.second() / 2));
   int year = std::clamp<int>(static_cast<int>(mtime.year()), 1980, 2107);
   uint16_t fat_date = static_cast<uint16_t>(((year - 1980) << 9) |
                                             (mtime.month() << 5) | mtime.day());
@@ -167,7 +168,8 @@ absl::StatusOr<std::string> BuildFat12Image(std::vector<Fat12File> files,
       img[*off] = static_cast<char>(seq | (seq == lfn_count ? 0x40 : 0));
       img[*off + 11] = 0x0F;
       img[*off + 13] = static_cast<char>(sum);
-      static const int kCharOffsets[13] = {1, 3, 5, 7, 9, 14, 16, 18, 20, 22, 24, 28, 30};
+      static const int kCharOffsets[13] = {1,  3,  5,  7,  9,  14, 16,
+                                           18, 20, 22, 24, 28, 30};
       for (int k = 0; k < 13; ++k) {
         size_t idx = static_cast<size_t>(seq - 1) * 13 + k;
         uint16_t ch;
@@ -195,11 +197,13 @@ absl::StatusOr<std::string> BuildFat12Image(std::vector<Fat12File> files,
 
     for (int c = 0; c < clusters; ++c) {
       int cl = next_cluster + c;
-      SetFat(img, cl, c + 1 == clusters ? 0xFFF : static_cast<uint16_t>(cl + 1));
+      SetFat(img, cl,
+             c + 1 == clusters ? 0xFFF : static_cast<uint16_t>(cl + 1));
     }
     if (!f.data.empty()) {
-      std::memcpy(&img[static_cast<size_t>(kDataStart + next_cluster - 2) * kSector],
-                  f.data.data(), f.data.size());
+      std::memcpy(
+          &img[static_cast<size_t>(kDataStart + next_cluster - 2) * kSector],
+          f.data.data(), f.data.size());
     }
     next_cluster += clusters;
   }

@@ -1,6 +1,6 @@
 // A 1 MiB FAT12 image holding a few small files with VFAT long names, laid
-// out as cocoon's NoCloud seed disk (docs/cocoon-lessons.md §4.5): built in memory, no
-// mkfs.fat or mtools needed.
+// out as cocoon's NoCloud seed disk (docs/cocoon-lessons.md §4.5): built in
+// memory, no mkfs.fat or mtools needed.
 #ifndef CHTOOLS_LIB_LAUNCH_FAT12_H_
 #define CHTOOLS_LIB_LAUNCH_FAT12_H_
 

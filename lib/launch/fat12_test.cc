@@ -14,7 +14,8 @@ using ::chtools::testing::StatusIs;
 const absl::CivilSecond kTime(2026, 11, 27, 19, 13, 4);
 
 int U16(const std::string& img, size_t off) {
-  return static_cast<unsigned char>(img[off]) | (static_cast<unsigned char>(img[off + 1]) << 8);
+  return static_cast<unsigned char>(img[off]) |
+         (static_cast<unsigned char>(img[off + 1]) << 8);
 }
 
 int Fat(const std::string& img, int cluster, int copy = 0) {
@@ -30,7 +31,8 @@ std::vector<Fat12File> ThreeFiles() {
 }
 
 TEST(Fat12Test, BootSector) {
-  ASSERT_OK_AND_ASSIGN(std::string img, BuildFat12Image(ThreeFiles(), "cidata", 0x12345678, kTime));
+  ASSERT_OK_AND_ASSIGN(std::string img, BuildFat12Image(ThreeFiles(), "cidata",
+                                                        0x12345678, kTime));
   ASSERT_EQ(img.size(), 1048576u);
   EXPECT_EQ(img.substr(0, 3), "\xEB\x3C\x90");
   EXPECT_EQ(U16(img, 11), 512);
@@ -46,7 +48,8 @@ TEST(Fat12Test, BootSector) {
 }
 
 TEST(Fat12Test, FilesInNameOrderWithContiguousChains) {
-  ASSERT_OK_AND_ASSIGN(std::string img, BuildFat12Image(ThreeFiles(), "CIDATA", 1, kTime));
+  ASSERT_OK_AND_ASSIGN(std::string img,
+                       BuildFat12Image(ThreeFiles(), "CIDATA", 1, kTime));
   EXPECT_EQ(Fat(img, 0), 0xFF8);
   EXPECT_EQ(Fat(img, 1), 0xFFF);
   EXPECT_EQ(Fat(img, 2), 0xFFF);  // meta-data
@@ -61,7 +64,8 @@ TEST(Fat12Test, FilesInNameOrderWithContiguousChains) {
 }
 
 TEST(Fat12Test, ShortNamesShareOneCounter) {
-  ASSERT_OK_AND_ASSIGN(std::string img, BuildFat12Image(ThreeFiles(), "CIDATA", 1, kTime));
+  ASSERT_OK_AND_ASSIGN(std::string img,
+                       BuildFat12Image(ThreeFiles(), "CIDATA", 1, kTime));
   size_t root = 13 * 512;
   EXPECT_EQ(img.substr(root, 11), "CIDATA     ");
   EXPECT_EQ(img[root + 11], 0x08);

@@ -15,7 +15,8 @@ namespace chtools::launch {
 inline void ExpectGolden(const std::string& name, const std::string& actual) {
   const std::string relative = absl::StrCat("testdata/ch-launch/", name);
   if (chtools::testing::UpdatingGoldens()) {
-    ASSERT_TRUE(chtools::testing::WriteGolden(relative, actual).ok()) << relative;
+    ASSERT_TRUE(chtools::testing::WriteGolden(relative, actual).ok())
+        << relative;
     return;
   }
   absl::StatusOr<std::string> want =

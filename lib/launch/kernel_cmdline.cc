@@ -6,10 +6,10 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
-#include "lib/record/ids.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "lib/base/status_macros.h"
+#include "lib/record/ids.h"
 
 namespace chtools::launch {
 
@@ -34,8 +34,8 @@ absl::StatusOr<std::vector<std::string>> ReverseLayerSerials(
 
 absl::StatusOr<std::string> PrefixToNetmask(int prefix) {
   if (prefix < 1 || prefix > 32) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("prefix ", prefix, " is not an IPv4 prefix length (1..32)"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "prefix ", prefix, " is not an IPv4 prefix length (1..32)"));
   }
   uint32_t mask = prefix == 32 ? 0xffffffffu : ~(0xffffffffu >> prefix);
   return absl::StrCat(mask >> 24, ".", (mask >> 16) & 0xff, ".",
@@ -63,10 +63,10 @@ absl::StatusOr<std::string> BuildKernelCmdline(
                    ReverseLayerSerials(vm.storage()));
   ASSIGN_OR_RETURN(std::vector<std::string> servers, KernelDnsServers(dns));
   const std::string& name = vm.config().name();
-  std::string out = absl::StrCat(
-      "console=hvc0 loglevel=3 boot=cocoon-overlay cocoon.layers=",
-      absl::StrJoin(layers, ","),
-      " cocoon.cow=cocoon-cow clocksource=kvm-clock rw");
+  std::string out =
+      absl::StrCat("console=hvc0 loglevel=3 boot=cocoon-overlay cocoon.layers=",
+                   absl::StrJoin(layers, ","),
+                   " cocoon.cow=cocoon-cow clocksource=kvm-clock rw");
   if (vm.network_size() == 0) return out;
   absl::StrAppend(&out, " net.ifnames=0 cocoon.hostname=", name);
   for (int i = 0; i < vm.network_size(); ++i) {
@@ -75,8 +75,8 @@ absl::StatusOr<std::string> BuildKernelCmdline(
     const Ipv4Config& v4 = nic.ipv4();
     std::string field = absl::StrCat("network[", i, "].ipv4");
     if (!IsIpv4(v4.ip())) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          field, ".ip: \"", v4.ip(), "\" is not an IPv4 address"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ".ip: \"", v4.ip(), "\" is not an IPv4 address"));
     }
     if (!v4.gateway().empty() && !IsIpv4(v4.gateway())) {
       return absl::InvalidArgumentError(absl::StrCat(

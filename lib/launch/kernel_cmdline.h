@@ -1,6 +1,6 @@
 // The kernel command line of a direct-boot (OCI) VM, byte-exact with cocoon's
-// (docs/cocoon-lessons.md §4.2), minus its defects: no IPv6 DNS server in ip=, and an
-// invalid prefix or a read-only disk without serial is an input error.
+// (docs/cocoon-lessons.md §4.2), minus its defects: no IPv6 DNS server in ip=,
+// and an invalid prefix or a read-only disk without serial is an input error.
 #ifndef CHTOOLS_LIB_LAUNCH_KERNEL_CMDLINE_H_
 #define CHTOOLS_LIB_LAUNCH_KERNEL_CMDLINE_H_
 

@@ -15,7 +15,8 @@ constexpr char kBase[] =
     "cocoon.layers=cocoon-layer2,cocoon-layer1,cocoon-layer0 "
     "cocoon.cow=cocoon-cow clocksource=kvm-clock rw";
 
-// Three layers and the COW, named "web" (the table of docs/cocoon-lessons.md §4.2).
+// Three layers and the COW, named "web" (the table of docs/cocoon-lessons.md
+// §4.2).
 Vm WebVm() {
   Vm vm;
   vm.mutable_config()->set_name("web");
@@ -31,7 +32,8 @@ Vm WebVm() {
   return vm;
 }
 
-void AddStatic(Vm& vm, const std::string& ip, int prefix, const std::string& gw) {
+void AddStatic(Vm& vm, const std::string& ip, int prefix,
+               const std::string& gw) {
   NetworkConfig* n = vm.add_network();
   n->set_tap("tap" + std::to_string(vm.network_size() - 1));
   n->mutable_ipv4()->set_ip(ip);
@@ -56,10 +58,11 @@ TEST(KernelCmdlineTest, OneDhcpNic) {
 TEST(KernelCmdlineTest, OneStaticNic) {
   Vm vm = WebVm();
   AddStatic(vm, "10.88.0.5", 16, "10.88.0.1");
-  EXPECT_EQ(*BuildKernelCmdline(vm, kDns),
-            std::string(kBase) +
-                " net.ifnames=0 cocoon.hostname=web "
-                "ip=10.88.0.5::10.88.0.1:255.255.0.0:web:eth0:off:8.8.8.8:1.1.1.1");
+  EXPECT_EQ(
+      *BuildKernelCmdline(vm, kDns),
+      std::string(kBase) +
+          " net.ifnames=0 cocoon.hostname=web "
+          "ip=10.88.0.5::10.88.0.1:255.255.0.0:web:eth0:off:8.8.8.8:1.1.1.1");
 }
 
 TEST(KernelCmdlineTest, NoGatewayNoDns) {
@@ -67,18 +70,20 @@ TEST(KernelCmdlineTest, NoGatewayNoDns) {
   AddStatic(vm, "10.0.0.2", 24, "");
   EXPECT_EQ(*BuildKernelCmdline(vm, {}),
             std::string(kBase) +
-                " net.ifnames=0 cocoon.hostname=web ip=10.0.0.2:::255.255.255.0:web:eth0:off");
+                " net.ifnames=0 cocoon.hostname=web "
+                "ip=10.0.0.2:::255.255.255.0:web:eth0:off");
 }
 
 TEST(KernelCmdlineTest, TwoStaticNics) {
   Vm vm = WebVm();
   AddStatic(vm, "10.88.0.5", 16, "10.88.0.1");
   AddStatic(vm, "10.89.0.7", 24, "10.89.0.1");
-  EXPECT_EQ(*BuildKernelCmdline(vm, kDns),
-            std::string(kBase) +
-                " net.ifnames=0 cocoon.hostname=web "
-                "ip=10.88.0.5::10.88.0.1:255.255.0.0:web:eth0:off:8.8.8.8:1.1.1.1 "
-                "ip=10.89.0.7::10.89.0.1:255.255.255.0:web:eth1:off:8.8.8.8:1.1.1.1");
+  EXPECT_EQ(
+      *BuildKernelCmdline(vm, kDns),
+      std::string(kBase) +
+          " net.ifnames=0 cocoon.hostname=web "
+          "ip=10.88.0.5::10.88.0.1:255.255.0.0:web:eth0:off:8.8.8.8:1.1.1.1 "
+          "ip=10.89.0.7::10.89.0.1:255.255.255.0:web:eth1:off:8.8.8.8:1.1.1.1");
 }
 
 TEST(KernelCmdlineTest, DhcpThenStaticOneDns) {
@@ -94,8 +99,8 @@ TEST(KernelCmdlineTest, DhcpThenStaticOneDns) {
 TEST(KernelCmdlineTest, AtMostTwoDnsAndNoIpv6) {
   Vm vm = WebVm();
   AddStatic(vm, "10.0.0.2", 24, "10.0.0.1");
-  std::string out =
-      *BuildKernelCmdline(vm, {"2001:4860:4860::8888", "8.8.8.8", "1.1.1.1", "9.9.9.9"});
+  std::string out = *BuildKernelCmdline(
+      vm, {"2001:4860:4860::8888", "8.8.8.8", "1.1.1.1", "9.9.9.9"});
   EXPECT_THAT(out, ::testing::EndsWith(":eth0:off:8.8.8.8:1.1.1.1"));
   EXPECT_THAT(out, ::testing::Not(HasSubstr("2001")));
 }
@@ -116,16 +121,19 @@ TEST(KernelCmdlineTest, BadAddressesAreInputErrors) {
   Vm vm = WebVm();
   AddStatic(vm, "10.0.0.300", 24, "");
   EXPECT_THAT(BuildKernelCmdline(vm, kDns),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("network[0].ipv4.ip")));
-  EXPECT_THAT(BuildKernelCmdline(WebVm(), {"not-an-ip"}),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not-an-ip")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("network[0].ipv4.ip")));
+  EXPECT_THAT(
+      BuildKernelCmdline(WebVm(), {"not-an-ip"}),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not-an-ip")));
 }
 
 TEST(KernelCmdlineTest, ReadOnlyDiskWithoutSerialIsAnInputError) {
   Vm vm = WebVm();
   vm.mutable_storage(1)->clear_serial();
-  EXPECT_THAT(BuildKernelCmdline(vm, kDns),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("storage[1]")));
+  EXPECT_THAT(
+      BuildKernelCmdline(vm, kDns),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("storage[1]")));
 }
 
 TEST(KernelCmdlineTest, ReverseLayerSerials) {

@@ -1,5 +1,6 @@
 // Shell quoting for command lines saved to files and printed for pasting
-// back into a POSIX shell (cocoon saved them unquoted, see docs/cocoon-lessons.md §7.10).
+// back into a POSIX shell (cocoon saved them unquoted, see
+// docs/cocoon-lessons.md §7.10).
 #ifndef CHTOOLS_LIB_LAUNCH_SHELL_QUOTE_H_
 #define CHTOOLS_LIB_LAUNCH_SHELL_QUOTE_H_
 

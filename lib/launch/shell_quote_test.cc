@@ -23,7 +23,8 @@ TEST(ShellQuoteTest, EscapesSingleQuotes) {
 }
 
 TEST(ShellQuoteTest, JoinsWithSpaces) {
-  EXPECT_EQ(ShellJoin({"/bin/ch", "--cmdline", "a b"}), "/bin/ch --cmdline 'a b'");
+  EXPECT_EQ(ShellJoin({"/bin/ch", "--cmdline", "a b"}),
+            "/bin/ch --cmdline 'a b'");
 }
 
 }  // namespace

@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
-#include "lib/process/pidfd.h"
 #include <unistd.h>
 
 #include <cerrno>
@@ -17,6 +16,7 @@
 #include "lib/base/status_macros.h"
 #include "lib/fs/io.h"
 #include "lib/fs/unix_socket.h"
+#include "lib/process/pidfd.h"
 
 namespace chtools::process {
 namespace {
@@ -66,7 +66,8 @@ absl::StatusOr<bool> ChProcess::WaitExit(absl::Duration timeout) {
     absl::Duration left = deadline - absl::Now();
     int ms = 0;
     if (left > absl::ZeroDuration()) {
-      int64_t m = absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1)));
+      int64_t m =
+          absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1)));
       ms = static_cast<int>(m > INT_MAX ? INT_MAX : m);
     }
     struct pollfd p = {pidfd_.get(), POLLIN, 0};
@@ -80,7 +81,8 @@ absl::StatusOr<bool> ChProcess::WaitExit(absl::Duration timeout) {
   }
 }
 
-bool CmdlineNamesSocket(absl::string_view cmdline, absl::string_view api_socket) {
+bool CmdlineNamesSocket(absl::string_view cmdline,
+                        absl::string_view api_socket) {
   if (!cmdline.empty() && cmdline.back() == '\0') cmdline.remove_suffix(1);
   if (cmdline.empty() || api_socket.empty()) return false;
   std::vector<absl::string_view> args = absl::StrSplit(cmdline, '\0');
@@ -102,34 +104,36 @@ absl::StatusOr<ChProcess> Claim(pid_t pid, absl::string_view api_socket,
                                 bool* unproven, std::string* argv0) {
   UniqueFd pidfd(PidfdOpen(pid));
   if (!pidfd.valid()) {
-    if (errno == ESRCH) return absl::NotFoundError(absl::StrCat("pid ", pid, " is not running"));
+    if (errno == ESRCH)
+      return absl::NotFoundError(absl::StrCat("pid ", pid, " is not running"));
     return ErrnoError(errno, "pidfd_open", absl::StrCat("pid ", pid));
   }
   // Read the cmdline only now: if the pidfd's process is still alive after
   // the read, the pid was never free in between, so the cmdline was its own.
   absl::StatusOr<std::string> cmdline =
       fs::ReadFileToString(absl::StrCat("/proc/", pid, "/cmdline"), 1 << 20);
-  if (PidfdExited(pidfd.get()) || (!cmdline.ok() && absl::IsNotFound(cmdline.status()))) {
+  if (PidfdExited(pidfd.get()) ||
+      (!cmdline.ok() && absl::IsNotFound(cmdline.status()))) {
     return absl::NotFoundError(absl::StrCat("pid ", pid, " is not running"));
   }
   if (!cmdline.ok()) return cmdline.status();
   if (!CmdlineNamesSocket(*cmdline, api_socket)) {
     *unproven = true;
     *argv0 = cmdline->substr(0, cmdline->find('\0'));
-    return absl::NotFoundError(
-        absl::StrCat("pid ", pid, " (", *argv0, ") does not name ", api_socket));
+    return absl::NotFoundError(absl::StrCat("pid ", pid, " (", *argv0,
+                                            ") does not name ", api_socket));
   }
   return ChProcess(pid, std::move(pidfd));
 }
 
 }  // namespace
 
-absl::StatusOr<ChProcess> FindChProcess(absl::string_view api_socket,
-                                        absl::string_view pid_file,
-                                        const std::vector<std::string>& own_files) {
+absl::StatusOr<ChProcess> FindChProcess(
+    absl::string_view api_socket, absl::string_view pid_file,
+    const std::vector<std::string>& own_files) {
   auto not_found = [&](absl::string_view why) {
-    return absl::NotFoundError(
-        absl::StrCat("no cloud-hypervisor process serves ", api_socket, ": ", why));
+    return absl::NotFoundError(absl::StrCat(
+        "no cloud-hypervisor process serves ", api_socket, ": ", why));
   };
   absl::StatusOr<UniqueFd> conn = fs::ConnectUnix(api_socket);
   if (conn.ok()) {
@@ -141,11 +145,13 @@ absl::StatusOr<ChProcess> FindChProcess(absl::string_view api_socket,
     if (unproven) {
       return absl::FailedPreconditionError(absl::StrCat(
           "pid ", pid, " (", argv0, ") serves ", api_socket,
-          " but its command line does not name that socket: cannot prove it is this "
+          " but its command line does not name that socket: cannot prove it is "
+          "this "
           "VM's cloud-hypervisor; refusing to act (stop it by hand)"));
     }
     // The listener exited just now: fall through to the pid file.
-  } else if (!absl::IsNotFound(conn.status()) && !absl::IsUnavailable(conn.status()) &&
+  } else if (!absl::IsNotFound(conn.status()) &&
+             !absl::IsUnavailable(conn.status()) &&
              !absl::IsInvalidArgument(conn.status())) {
     // InvalidArgument: a path too long for sun_path, which no CH can bind.
     return conn.status();
@@ -154,7 +160,8 @@ absl::StatusOr<ChProcess> FindChProcess(absl::string_view api_socket,
   std::string pid_path(pid_file);
   absl::StatusOr<std::string> text = fs::ReadFileToString(pid_path, 4096);
   if (!text.ok()) {
-    if (absl::IsNotFound(text.status())) return not_found("nothing listens, no pid file");
+    if (absl::IsNotFound(text.status()))
+      return not_found("nothing listens, no pid file");
     return text.status();
   }
   int pid = 0;
@@ -174,7 +181,8 @@ absl::StatusOr<ChProcess> FindChProcess(absl::string_view api_socket,
     return not_found(absl::StrCat("pid ", pid, " does not serve ", api_socket,
                                   " and holds none of the VM's disks"));
   }
-  if (!p->Alive()) return not_found(absl::StrCat("pid ", pid, " is not running"));
+  if (!p->Alive())
+    return not_found(absl::StrCat("pid ", pid, " is not running"));
   return p;
 }
 

@@ -42,22 +42,24 @@ class ChProcess {
 // `api_socket` as an argument (argv[1..]: the path itself, "path=<path>" or
 // "--api-socket=<path>"). argv[0] does not count: a wrapper script, a
 // renamed or NixOS-wrapped binary all run CH under another name. Pure.
-bool CmdlineNamesSocket(absl::string_view cmdline, absl::string_view api_socket);
+bool CmdlineNamesSocket(absl::string_view cmdline,
+                        absl::string_view api_socket);
 
 // The live CH serving one VM, identified by what cannot be faked by
 // accident: the process that listens on `api_socket` (SO_PEERCRED of a
 // connection) and names it in its argv. When nothing listens (its socket
 // removed), the pid in `pid_file` counts if its argv names `api_socket` and
-// it holds one of `own_files` (the VM's writable disks) open. Each check is made after opening the pidfd and confirmed
-// alive afterwards, so the answer refers to the pidfd's process.
-// NotFound: no such live process (nothing listens, pid file missing, stale
-// or naming another program). FailedPrecondition: a live process serves
-// `api_socket` but its argv does not name it, so it cannot be proven to be
-// this VM's CH: callers must refuse to act (never count it as stopped).
-// Other errors (EACCES...) keep their errno code.
-absl::StatusOr<ChProcess> FindChProcess(absl::string_view api_socket,
-                                        absl::string_view pid_file,
-                                        const std::vector<std::string>& own_files);
+// it holds one of `own_files` (the VM's writable disks) open. Each check is
+// made after opening the pidfd and confirmed alive afterwards, so the answer
+// refers to the pidfd's process. NotFound: no such live process (nothing
+// listens, pid file missing, stale or naming another program).
+// FailedPrecondition: a live process serves `api_socket` but its argv does not
+// name it, so it cannot be proven to be this VM's CH: callers must refuse to
+// act (never count it as stopped). Other errors (EACCES...) keep their errno
+// code.
+absl::StatusOr<ChProcess> FindChProcess(
+    absl::string_view api_socket, absl::string_view pid_file,
+    const std::vector<std::string>& own_files);
 
 }  // namespace chtools::process
 

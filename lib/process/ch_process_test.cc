@@ -7,9 +7,9 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "absl/time/clock.h"
 #include "lib/fs/unix_socket.h"
 #include "lib/process/spawn.h"
 #include "lib/testing/status_matchers.h"
@@ -52,7 +52,8 @@ class ChProcessTest : public ::testing::Test {
   void WaitHolds(pid_t pid) {
     for (int i = 0; i < 500; ++i) {
       char buf[4096];
-      ssize_t n = ::readlink(absl::StrCat("/proc/", pid, "/fd/3").c_str(), buf, sizeof(buf));
+      ssize_t n = ::readlink(absl::StrCat("/proc/", pid, "/fd/3").c_str(), buf,
+                             sizeof(buf));
       if (n > 0 && std::string(buf, n) == Disk()) return;
       absl::SleepFor(absl::Milliseconds(10));
     }
@@ -65,7 +66,9 @@ class ChProcessTest : public ::testing::Test {
 
   std::string Sock() const { return run_dir_ + "/api.sock"; }
   std::string Disk() const { return run_dir_ + "/cow.raw"; }
-  absl::StatusOr<ChProcess> Find() const { return FindChProcess(Sock(), Pid(), {Disk()}); }
+  absl::StatusOr<ChProcess> Find() const {
+    return FindChProcess(Sock(), Pid(), {Disk()});
+  }
   std::string Pid() const { return run_dir_ + "/ch.pid"; }
 
   // Short paths: the API socket must fit in sun_path.
@@ -75,7 +78,8 @@ class ChProcessTest : public ::testing::Test {
 };
 
 TEST(CmdlineNamesSocketTest, Matches) {
-  std::string cl("cloud-hypervisor\0--api-socket\0/r/api.sock\0--cpus\0boot=2\0", 52);
+  std::string cl(
+      "cloud-hypervisor\0--api-socket\0/r/api.sock\0--cpus\0boot=2\0", 52);
   EXPECT_TRUE(CmdlineNamesSocket(cl, "/r/api.sock"));
   EXPECT_FALSE(CmdlineNamesSocket(cl, "/other/api.sock"));
   // Substrings do not count (cocoon's check was a substring search).
@@ -112,8 +116,8 @@ TEST_F(ChProcessTest, FindsTheLiveProcessAndSignalsIt) {
 TEST_F(ChProcessTest, PathFormAndAnyBinaryName) {
   // A wrapper or renamed binary: argv[0] is not "cloud-hypervisor".
   SpawnOptions o;
-  o.argv = {"sh", "-c", "exec 3<\"$0\"; sleep 100; :", Disk(), "--api-socket",
-            "path=" + Sock()};
+  o.argv = {"sh",   "-c",           "exec 3<\"$0\"; sleep 100; :",
+            Disk(), "--api-socket", "path=" + Sock()};
   ASSERT_OK_AND_ASSIGN(Child child, Spawn(o));
   WaitHolds(child.pid());
   WriteFile(Pid(), absl::StrCat(child.pid()));
@@ -129,7 +133,8 @@ Child StartListener(const std::string& sock, const std::string& argv_sock) {
   // the argv.
   o.argv = {"python3", "-c",
             "import os,socket,time\n"
-            "s=socket.socket(socket.AF_UNIX)\ns.bind(os.environ['SOCK'])\ns.listen(8)\n"
+            "s=socket.socket(socket.AF_UNIX)\ns.bind(os.environ['SOCK'])\ns."
+            "listen(8)\n"
             "time.sleep(100)\n",
             "--api-socket", argv_sock};
   o.env = {"SOCK=" + sock, "PATH=/usr/bin:/bin"};
@@ -171,7 +176,8 @@ TEST_F(ChProcessTest, NamingTheSocketIsNotEnoughWithoutTheDisk) {
   ASSERT_OK_AND_ASSIGN(Child decoy, Spawn(o));
   WriteFile(Pid(), absl::StrCat(decoy.pid()));
   EXPECT_THAT(Find().status(),
-              StatusIs(absl::StatusCode::kNotFound, HasSubstr("holds none of the VM's disks")));
+              StatusIs(absl::StatusCode::kNotFound,
+                       HasSubstr("holds none of the VM's disks")));
   EXPECT_TRUE(StillRunning(decoy));
 }
 
@@ -182,7 +188,8 @@ TEST_F(ChProcessTest, UnrelatedLiveProcessIsNotFoundAndNeverSignalled) {
   WriteFile(Pid(), absl::StrCat(sleeper.pid()));
   EXPECT_THAT(Find().status(),
               StatusIs(absl::StatusCode::kNotFound,
-                       HasSubstr(absl::StrCat("pid ", sleeper.pid(), " (sleep) does not name"))));
+                       HasSubstr(absl::StrCat("pid ", sleeper.pid(),
+                                              " (sleep) does not name"))));
   EXPECT_TRUE(StillRunning(sleeper));
 }
 
@@ -199,10 +206,11 @@ TEST_F(ChProcessTest, MissingPidFile) {
 }
 
 TEST_F(ChProcessTest, GarbagePidFile) {
-  for (const char* text : {"", "abc", "12abc", "-5", "0", "99999999999999", "1 2"}) {
+  for (const char* text :
+       {"", "abc", "12abc", "-5", "0", "99999999999999", "1 2"}) {
     WriteFile(Pid(), text);
-    EXPECT_THAT(Find().status(),
-                StatusIs(absl::StatusCode::kNotFound, HasSubstr("holds no pid")))
+    EXPECT_THAT(Find().status(), StatusIs(absl::StatusCode::kNotFound,
+                                          HasSubstr("holds no pid")))
         << "pid file: '" << text << "'";
   }
 }

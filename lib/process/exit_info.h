@@ -43,7 +43,9 @@ class ExitInfo {
 };
 
 // For GoogleTest and logs.
-inline void PrintTo(const ExitInfo& e, std::ostream* os) { *os << e.ToString(); }
+inline void PrintTo(const ExitInfo& e, std::ostream* os) {
+  *os << e.ToString();
+}
 
 }  // namespace chtools::process
 

@@ -17,7 +17,8 @@ inline int PidfdOpen(pid_t pid) {
 
 // pidfd_send_signal(2) without siginfo; 0 or -1 with errno.
 inline int PidfdSendSignal(int pidfd, int sig) {
-  return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0));
+  return static_cast<int>(
+      ::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0));
 }
 
 }  // namespace chtools::process

@@ -4,7 +4,6 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
-#include "lib/process/pidfd.h"
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,6 +20,7 @@
 #include "absl/strings/string_view.h"
 #include "lib/base/errno.h"
 #include "lib/base/status_macros.h"
+#include "lib/process/pidfd.h"
 
 extern char** environ;
 
@@ -39,7 +39,8 @@ struct ChildError {
 int PollMillis(absl::Time deadline) {
   absl::Duration left = deadline - absl::Now();
   if (left <= absl::ZeroDuration()) return 0;
-  int64_t ms = absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1)));
+  int64_t ms =
+      absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1)));
   return static_cast<int>(std::min<int64_t>(ms, INT_MAX));
 }
 
@@ -54,20 +55,20 @@ std::string FindPathValue(const std::vector<std::string>& env) {
   return "/usr/local/bin:/usr/bin:/bin";
 }
 
-absl::StatusOr<std::string> ResolveProgram(const std::string& name,
-                                           const std::vector<std::string>& env) {
+absl::StatusOr<std::string> ResolveProgram(
+    const std::string& name, const std::vector<std::string>& env) {
   if (name.find('/') != std::string::npos) return name;
   if (name.empty()) return absl::InvalidArgumentError("spawn: empty argv[0]");
   for (absl::string_view dir : absl::StrSplit(FindPathValue(env), ':')) {
-    std::string candidate =
-        dir.empty() ? name : absl::StrCat(dir, "/", name);
+    std::string candidate = dir.empty() ? name : absl::StrCat(dir, "/", name);
     struct stat st;
     if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
         ::access(candidate.c_str(), X_OK) == 0) {
       return candidate;
     }
   }
-  return absl::NotFoundError(absl::StrCat("spawn ", name, ": not found in PATH"));
+  return absl::NotFoundError(
+      absl::StrCat("spawn ", name, ": not found in PATH"));
 }
 
 // Only async-signal-safe calls from here until exec: the parent may have
@@ -94,7 +95,8 @@ absl::StatusOr<std::string> ResolveProgram(const std::string& name,
     ::sigaction(sig, &dfl, nullptr);  // EINVAL for reserved RT signals: fine
   }
   if (new_session && ::setsid() < 0) fail(Stage::kSetsid);
-  if (netns_fd >= 0 && ::setns(netns_fd, CLONE_NEWNET) != 0) fail(Stage::kSetns);
+  if (netns_fd >= 0 && ::setns(netns_fd, CLONE_NEWNET) != 0)
+    fail(Stage::kSetns);
   if (cwd != nullptr && ::chdir(cwd) != 0) fail(Stage::kChdir);
   // Every inherited fd that nobody asked for must not reach the program,
   // including ones other code opened without O_CLOEXEC.
@@ -139,7 +141,9 @@ absl::Status ChildErrorToStatus(const ChildError& e, const SpawnOptions& o,
 }  // namespace
 
 Child::Child(Child&& other) noexcept
-    : pid_(other.pid_), pidfd_(std::move(other.pidfd_)), reaped_(other.reaped_) {
+    : pid_(other.pid_),
+      pidfd_(std::move(other.pidfd_)),
+      reaped_(other.reaped_) {
   other.pid_ = -1;
   other.reaped_ = true;
 }
@@ -186,8 +190,7 @@ absl::StatusOr<ExitInfo> Child::Wait() {
   return ExitInfo::FromSiginfo(info);
 }
 
-absl::StatusOr<std::optional<ExitInfo>> Child::WaitFor(
-    absl::Duration timeout) {
+absl::StatusOr<std::optional<ExitInfo>> Child::WaitFor(absl::Duration timeout) {
   if (reaped_ || !pidfd_.valid()) {
     return absl::FailedPreconditionError(
         absl::StrCat("wait: process ", pid_, " already reaped or detached"));
@@ -263,8 +266,9 @@ absl::StatusOr<Child> Spawn(const SpawnOptions& options) {
   int max_target = 2;
   for (const auto& [src, dst] : options.extra_fds) {
     if (src < 0 || dst < 3) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "spawn: bad fd mapping ", src, " -> ", dst, " (child fd must be >= 3)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("spawn: bad fd mapping ", src, " -> ", dst,
+                       " (child fd must be >= 3)"));
     }
     map_src.push_back(src);
     map_dst.push_back(dst);
@@ -273,12 +277,14 @@ absl::StatusOr<Child> Spawn(const SpawnOptions& options) {
   std::vector<int> map_tmp(map_src.size(), -1);
 
   std::vector<char*> argv;
-  for (const std::string& a : options.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  for (const std::string& a : options.argv)
+    argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   std::vector<char*> envp;
   char** envp_ptr = environ;
   if (!options.env.empty()) {
-    for (const std::string& e : options.env) envp.push_back(const_cast<char*>(e.c_str()));
+    for (const std::string& e : options.env)
+      envp.push_back(const_cast<char*>(e.c_str()));
     envp.push_back(nullptr);
     envp_ptr = envp.data();
   }
@@ -301,7 +307,8 @@ absl::StatusOr<Child> Spawn(const SpawnOptions& options) {
   int pidfd_errno = errno;
 
   ChildError report;
-  ssize_t n = RetryEintr([&] { return ::read(err_read.get(), &report, sizeof(report)); });
+  ssize_t n = RetryEintr(
+      [&] { return ::read(err_read.get(), &report, sizeof(report)); });
   if (n == static_cast<ssize_t>(sizeof(report)) || !pidfd.valid()) {
     int status;
     RetryEintr([&] { return ::waitpid(pid, &status, 0); });
@@ -385,7 +392,8 @@ absl::StatusOr<CommandResult> RunCommand(const SpawnOptions& in_options,
         continue;
       }
       UniqueFd& fd = *fds[which[k]];
-      ssize_t n = RetryEintr([&] { return ::read(fd.get(), buf, sizeof(buf)); });
+      ssize_t n =
+          RetryEintr([&] { return ::read(fd.get(), buf, sizeof(buf)); });
       if (n <= 0) {
         fd.reset();
       } else {

@@ -14,10 +14,13 @@ namespace {
 
 TEST(SpawnNetnsTest, NamedNamespace) {
   std::string name = absl::StrCat("chtools-spawn-", getpid());
-  ASSERT_OK_AND_ASSIGN(CommandResult add, RunCommand({"ip", "netns", "add", name}));
+  ASSERT_OK_AND_ASSIGN(CommandResult add,
+                       RunCommand({"ip", "netns", "add", name}));
   ASSERT_EQ(add.exit, ExitInfo::Exited(0)) << add.err;
   // Removed on every exit path, a failed assertion included.
-  absl::Cleanup del = [&name] { (void)RunCommand({"ip", "netns", "del", name}); };
+  absl::Cleanup del = [&name] {
+    (void)RunCommand({"ip", "netns", "del", name});
+  };
   ASSERT_OK_AND_ASSIGN(CommandResult mk,
                        RunCommand({"ip", "netns", "exec", name, "ip", "tuntap",
                                    "add", "chtdummy0", "mode", "tap"}));
@@ -27,7 +30,8 @@ TEST(SpawnNetnsTest, NamedNamespace) {
   o.argv = {"ip", "-o", "link", "show"};
   o.netns_path = "/run/netns/" + name;
   absl::StatusOr<CommandResult> inside = RunCommand(o);
-  absl::StatusOr<CommandResult> outside = RunCommand({"ip", "-o", "link", "show"});
+  absl::StatusOr<CommandResult> outside =
+      RunCommand({"ip", "-o", "link", "show"});
   ASSERT_OK(inside.status());
   ASSERT_OK(outside.status());
   EXPECT_NE(inside->out.find("chtdummy0"), std::string::npos) << inside->out;

@@ -90,9 +90,10 @@ TEST(SpawnTest, MissingBinaryIsAStatusNotAChild) {
                        "exec /nonexistent/dir/cloud-hypervisor: No such file "
                        "or directory"));
   o.argv = {"no-such-program-in-path-xyz"};
-  EXPECT_THAT(Spawn(o).status(),
-              StatusIs(absl::StatusCode::kNotFound,
-                       HasSubstr("no-such-program-in-path-xyz: not found in PATH")));
+  EXPECT_THAT(
+      Spawn(o).status(),
+      StatusIs(absl::StatusCode::kNotFound,
+               HasSubstr("no-such-program-in-path-xyz: not found in PATH")));
 }
 
 TEST(SpawnTest, NonExecutableFileIsPermissionDenied) {
@@ -102,9 +103,8 @@ TEST(SpawnTest, NonExecutableFileIsPermissionDenied) {
   ASSERT_EQ(chmod(path.c_str(), 0644), 0);
   SpawnOptions o;
   o.argv = {path};
-  EXPECT_THAT(Spawn(o).status(),
-              StatusIs(absl::StatusCode::kPermissionDenied,
-                       HasSubstr("exec " + path)));
+  EXPECT_THAT(Spawn(o).status(), StatusIs(absl::StatusCode::kPermissionDenied,
+                                          HasSubstr("exec " + path)));
 }
 
 TEST(SpawnTest, EmptyArgvIsInvalid) {
@@ -196,9 +196,10 @@ TEST(SpawnTest, InheritedFdsWithoutCloexecDoNotLeak) {
   ASSERT_GE(fd, 0);
   ASSERT_EQ(dup2(fd, 77), 77);
   close(fd);
-  ASSERT_OK_AND_ASSIGN(
-      CommandResult r,
-      RunCommand({"sh", "-c", "if [ -e /proc/self/fd/77 ]; then echo leaked; else echo clean; fi"}));
+  ASSERT_OK_AND_ASSIGN(CommandResult r,
+                       RunCommand({"sh", "-c",
+                                   "if [ -e /proc/self/fd/77 ]; then echo "
+                                   "leaked; else echo clean; fi"}));
   close(77);
   EXPECT_EQ(r.out, "clean\n");
 }
@@ -263,7 +264,8 @@ TEST(SpawnTest, JoinsNetworkNamespaceBeforeExec) {
   ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
   UniqueFd pr(p[0]), pw(p[1]);
   SpawnOptions holder_opts;
-  holder_opts.argv = {"unshare", "-n", "sh", "-c", "echo ready; exec sleep 100"};
+  holder_opts.argv = {"unshare", "-n", "sh", "-c",
+                      "echo ready; exec sleep 100"};
   holder_opts.stdout_fd = pw.get();
   ASSERT_OK_AND_ASSIGN(Child holder, Spawn(holder_opts));
   pw.reset();

@@ -30,11 +30,14 @@ absl::Status NotFoundSnap(absl::string_view ref) {
 }
 
 absl::StatusOr<Snapshot> ReadRecordAt(const std::string& dir) {
-  ASSIGN_OR_RETURN(std::string text,
-                   fs::ReadFileToString(absl::StrCat(dir, "/", kRecordFile), 1 << 20));
-  ASSIGN_OR_RETURN(Records r, record::ParseRecords(text, absl::StrCat(dir, "/", kRecordFile)));
+  ASSIGN_OR_RETURN(
+      std::string text,
+      fs::ReadFileToString(absl::StrCat(dir, "/", kRecordFile), 1 << 20));
+  ASSIGN_OR_RETURN(Records r, record::ParseRecords(
+                                  text, absl::StrCat(dir, "/", kRecordFile)));
   if (r.snapshot_size() != 1 || r.vm_size() != 0 || r.finding_size() != 0) {
-    return absl::DataLossError(absl::StrCat(dir, "/", kRecordFile, ": not one snapshot record"));
+    return absl::DataLossError(
+        absl::StrCat(dir, "/", kRecordFile, ": not one snapshot record"));
   }
   Snapshot s = r.snapshot(0);
   RETURN_IF_ERROR(record::ValidateSnapshot(s, ""));
@@ -57,7 +60,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(absl::string_view root_dir) {
 absl::StatusOr<UniqueFd> Store::LockStore() const {
   std::string path = dir_ + "/.lock";
   UniqueFd fd(RetryEintr([&] {
-    return ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    return ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+                  0600);
   }));
   if (!fd.valid()) return ErrnoError(errno, "open", path);
   if (RetryEintr([&] { return ::flock(fd.get(), LOCK_EX); }) != 0) {
@@ -88,7 +92,8 @@ absl::StatusOr<Snapshot> Store::Get(absl::string_view id) const {
   absl::StatusOr<Snapshot> s = ReadRecordAt(DirOf(id));
   if (absl::IsNotFound(s.status())) return NotFoundSnap(id);
   if (s.ok() && s->id() != id) {
-    return absl::DataLossError(absl::StrCat("snapshot ", id, ": its record names ", s->id()));
+    return absl::DataLossError(
+        absl::StrCat("snapshot ", id, ": its record names ", s->id()));
   }
   return s;
 }
@@ -111,7 +116,8 @@ absl::StatusOr<std::string> Store::Resolve(absl::string_view ref) const {
     if (hits.size() == 1) return hits[0];
     if (hits.size() > 1) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "snapshot \"", ref, "\": ambiguous id prefix, candidates: ", absl::StrJoin(hits, ", ")));
+          "snapshot \"", ref,
+          "\": ambiguous id prefix, candidates: ", absl::StrJoin(hits, ", ")));
     }
   }
   return NotFoundSnap(ref);
@@ -119,16 +125,20 @@ absl::StatusOr<std::string> Store::Resolve(absl::string_view ref) const {
 
 absl::StatusOr<TempDir> Store::NewTemp(absl::string_view id) const {
   if (!record::IsValidId(id)) {
-    return absl::InvalidArgumentError(absl::StrCat("snapshot id \"", id, "\" is invalid"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("snapshot id \"", id, "\" is invalid"));
   }
   struct stat st;
   if (::stat(DirOf(id).c_str(), &st) == 0) {
-    return absl::AlreadyExistsError(absl::StrCat("snapshot ", id, " already exists"));
+    return absl::AlreadyExistsError(
+        absl::StrCat("snapshot ", id, " already exists"));
   }
   std::string path = absl::StrCat(dir_, "/.tmp-", id);
   RETURN_IF_ERROR(fs::MakeNewDir(path, 0700));
-  UniqueFd fd(RetryEintr(
-      [&] { return ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC); }));
+  UniqueFd fd(RetryEintr([&] {
+    return ::open(path.c_str(),
+                  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  }));
   if (!fd.valid()) {
     absl::Status s = ErrnoError(errno, "open", path);
     (void)fs::RemoveTree(path);
@@ -142,13 +152,14 @@ absl::StatusOr<Snapshot> Store::Publish(TempDir& temp, Snapshot record) const {
   ASSIGN_OR_RETURN(std::vector<Snapshot> all, List());
   for (const Snapshot& s : all) {
     if (s.id() == record.id()) {
-      return absl::AlreadyExistsError(absl::StrCat("snapshot ", record.id(), " already exists"));
+      return absl::AlreadyExistsError(
+          absl::StrCat("snapshot ", record.id(), " already exists"));
     }
-    if (!record.name().empty() &&
-        (s.name() == record.name() || absl::StartsWith(s.id(), record.name()))) {
+    if (!record.name().empty() && (s.name() == record.name() ||
+                                   absl::StartsWith(s.id(), record.name()))) {
       return absl::AlreadyExistsError(absl::StrCat(
-          "snapshot name \"", record.name(), "\" is taken (by snapshot ", s.id(),
-          s.name() == record.name() ? "'s name" : "'s id prefix", ")"));
+          "snapshot name \"", record.name(), "\" is taken (by snapshot ",
+          s.id(), s.name() == record.name() ? "'s name" : "'s id prefix", ")"));
     }
   }
   record.clear_data_dir();
@@ -156,15 +167,20 @@ absl::StatusOr<Snapshot> Store::Publish(TempDir& temp, Snapshot record) const {
   Records out;
   *out.add_snapshot() = record;
   const std::string record_path = absl::StrCat(temp.path(), "/", kRecordFile);
-  RETURN_IF_ERROR(fs::WriteFileAtomically(record_path, record::FormatRecords(out), 0600));
+  RETURN_IF_ERROR(
+      fs::WriteFileAtomically(record_path, record::FormatRecords(out), 0600));
   // Every file durable before the rename makes the snapshot visible.
   for (const SnapshotFile& f : record.files()) {
     UniqueFd fd(RetryEintr([&] {
-      return ::openat(temp.fd(), f.name().c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+      return ::openat(temp.fd(), f.name().c_str(),
+                      O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     }));
-    if (!fd.valid()) return ErrnoError(errno, "open", absl::StrCat(temp.path(), "/", f.name()));
+    if (!fd.valid())
+      return ErrnoError(errno, "open",
+                        absl::StrCat(temp.path(), "/", f.name()));
     if (::fsync(fd.get()) != 0) {
-      return ErrnoError(errno, "fsync", absl::StrCat(temp.path(), "/", f.name()));
+      return ErrnoError(errno, "fsync",
+                        absl::StrCat(temp.path(), "/", f.name()));
     }
   }
   RETURN_IF_ERROR(fs::FsyncDir(temp.path()));
@@ -198,13 +214,14 @@ absl::Status Store::Verify(const Snapshot& record) const {
     struct stat st;
     if (::lstat(path.c_str(), &st) != 0) return ErrnoError(errno, "stat", path);
     if (!S_ISREG(st.st_mode) || st.st_size != f.size_bytes()) {
-      return absl::DataLossError(absl::StrCat(path, ": ", st.st_size, " bytes, the manifest says ",
+      return absl::DataLossError(absl::StrCat(path, ": ", st.st_size,
+                                              " bytes, the manifest says ",
                                               f.size_bytes()));
     }
     ASSIGN_OR_RETURN(std::string sha, hash::Sha256File(path));
     if (sha != f.sha256()) {
-      return absl::DataLossError(
-          absl::StrCat(path, ": SHA-256 ", sha, ", the manifest says ", f.sha256()));
+      return absl::DataLossError(absl::StrCat(
+          path, ": SHA-256 ", sha, ", the manifest says ", f.sha256()));
     }
   }
   return absl::OkStatus();

@@ -27,7 +27,8 @@ inline constexpr absl::string_view kRecordFile = "snapshot.txtpb";
 // when the object goes away unless it was published.
 class TempDir {
  public:
-  TempDir(std::string path, UniqueFd fd) : path_(std::move(path)), fd_(std::move(fd)) {}
+  TempDir(std::string path, UniqueFd fd)
+      : path_(std::move(path)), fd_(std::move(fd)) {}
   TempDir(TempDir&&) = default;
   TempDir& operator=(TempDir&&) = default;
   ~TempDir();
@@ -43,10 +44,13 @@ class TempDir {
 class Store {
  public:
   // Opens (creating, owner-only) the store under `root_dir`.
-  static absl::StatusOr<std::unique_ptr<Store>> Open(absl::string_view root_dir);
+  static absl::StatusOr<std::unique_ptr<Store>> Open(
+      absl::string_view root_dir);
 
   const std::string& dir() const { return dir_; }
-  std::string DirOf(absl::string_view id) const { return dir_ + "/" + std::string(id); }
+  std::string DirOf(absl::string_view id) const {
+    return dir_ + "/" + std::string(id);
+  }
 
   // Every published snapshot, sorted by creation time then id. A dir whose
   // record cannot be read is skipped (ch-gc reports it).

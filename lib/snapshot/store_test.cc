@@ -19,12 +19,15 @@ using ::chtools::testing::StatusIs;
 using ::testing::HasSubstr;
 
 // A snapshot with one file "memory-ranges" holding `data`, built in a temp dir.
-absl::StatusOr<Snapshot> Build(Store& store, const std::string& id, const std::string& name,
+absl::StatusOr<Snapshot> Build(Store& store, const std::string& id,
+                               const std::string& name,
                                const std::string& data) {
   absl::StatusOr<TempDir> t = store.NewTemp(id);
   if (!t.ok()) return t.status();
-  int fd = ::openat(t->fd(), "memory-ranges", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0 || ::write(fd, data.data(), data.size()) != static_cast<ssize_t>(data.size())) {
+  int fd = ::openat(t->fd(), "memory-ranges",
+                    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0 || ::write(fd, data.data(), data.size()) !=
+                    static_cast<ssize_t>(data.size())) {
     return absl::InternalError("write");
   }
   ::close(fd);
@@ -44,13 +47,16 @@ absl::StatusOr<Snapshot> Build(Store& store, const std::string& id, const std::s
 TEST(StoreTest, PublishListGetResolveRemove) {
   testing::TempDir dir;
   ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir.path()));
-  ASSERT_OK_AND_ASSIGN(Snapshot a, Build(*store, "aaaa000000000001", "one", "hello"));
+  ASSERT_OK_AND_ASSIGN(Snapshot a,
+                       Build(*store, "aaaa000000000001", "one", "hello"));
   EXPECT_EQ(a.data_dir(), store->DirOf("aaaa000000000001"));
   ASSERT_OK_AND_ASSIGN(auto all, store->List());
   ASSERT_EQ(all.size(), 1u);
   EXPECT_EQ(all[0].name(), "one");
-  EXPECT_THAT(store->Resolve("one"), ::chtools::testing::IsOkAndHolds("aaaa000000000001"));
-  EXPECT_THAT(store->Resolve("aaaa"), ::chtools::testing::IsOkAndHolds("aaaa000000000001"));
+  EXPECT_THAT(store->Resolve("one"),
+              ::chtools::testing::IsOkAndHolds("aaaa000000000001"));
+  EXPECT_THAT(store->Resolve("aaaa"),
+              ::chtools::testing::IsOkAndHolds("aaaa000000000001"));
   EXPECT_THAT(store->Resolve("nope"), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_OK(store->Verify(a));
   ASSERT_OK(store->Remove("aaaa000000000001"));
@@ -65,9 +71,11 @@ TEST(StoreTest, NamesAreUniqueAndNeverAnIdPrefix) {
   ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir.path()));
   ASSERT_OK(Build(*store, "aaaa000000000001", "one", "x").status());
   EXPECT_THAT(Build(*store, "bbbb000000000002", "one", "y"),
-              StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("\"one\" is taken")));
-  EXPECT_THAT(Build(*store, "bbbb000000000003", "aaaa", "y"),
-              StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("id prefix")));
+              StatusIs(absl::StatusCode::kAlreadyExists,
+                       HasSubstr("\"one\" is taken")));
+  EXPECT_THAT(
+      Build(*store, "bbbb000000000003", "aaaa", "y"),
+      StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("id prefix")));
   // The refused ones left no temp dir behind.
   ASSERT_OK_AND_ASSIGN(auto all, store->List());
   EXPECT_EQ(all.size(), 1u);
@@ -78,11 +86,14 @@ TEST(StoreTest, NamesAreUniqueAndNeverAnIdPrefix) {
 TEST(StoreTest, VerifyNamesTheFileThatChanged) {
   testing::TempDir dir;
   ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir.path()));
-  ASSERT_OK_AND_ASSIGN(Snapshot a, Build(*store, "aaaa000000000001", "", "hello"));
-  int fd = ::open((a.data_dir() + "/memory-ranges").c_str(), O_WRONLY | O_CLOEXEC);
+  ASSERT_OK_AND_ASSIGN(Snapshot a,
+                       Build(*store, "aaaa000000000001", "", "hello"));
+  int fd =
+      ::open((a.data_dir() + "/memory-ranges").c_str(), O_WRONLY | O_CLOEXEC);
   ASSERT_EQ(::pwrite(fd, "J", 1, 0), 1);
   ::close(fd);
-  EXPECT_THAT(store->Verify(a), StatusIs(absl::StatusCode::kDataLoss, HasSubstr("memory-ranges")));
+  EXPECT_THAT(store->Verify(a), StatusIs(absl::StatusCode::kDataLoss,
+                                         HasSubstr("memory-ranges")));
 }
 
 TEST(StoreTest, AnUnpublishedTempDirIsRemovedAndNeverListed) {

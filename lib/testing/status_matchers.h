@@ -27,8 +27,7 @@ MATCHER(IsOk, "is OK") {
   return s.ok();
 }
 
-MATCHER_P(StatusIs, code,
-          "has code " + absl::StatusCodeToString(code)) {
+MATCHER_P(StatusIs, code, "has code " + absl::StatusCodeToString(code)) {
   const absl::Status& s = ::chtools::testing::GetStatus(arg);
   *result_listener << "status is " << s.ToString();
   return s.code() == code;
@@ -59,9 +58,9 @@ MATCHER_P(IsOkAndHolds, value_matcher, "is OK and holds a matching value") {
 
 #define CHTOOLS_TEST_CONCAT_INNER_(a, b) a##b
 #define CHTOOLS_TEST_CONCAT_(a, b) CHTOOLS_TEST_CONCAT_INNER_(a, b)
-#define ASSERT_OK_AND_ASSIGN(lhs, rexpr)                                  \
-  auto CHTOOLS_TEST_CONCAT_(chtools_test_so_, __LINE__) = (rexpr);        \
-  ASSERT_OK(CHTOOLS_TEST_CONCAT_(chtools_test_so_, __LINE__).status());   \
+#define ASSERT_OK_AND_ASSIGN(lhs, rexpr)                                \
+  auto CHTOOLS_TEST_CONCAT_(chtools_test_so_, __LINE__) = (rexpr);      \
+  ASSERT_OK(CHTOOLS_TEST_CONCAT_(chtools_test_so_, __LINE__).status()); \
   lhs = *std::move(CHTOOLS_TEST_CONCAT_(chtools_test_so_, __LINE__))
 
 #endif  // CHTOOLS_LIB_TESTING_STATUS_MATCHERS_H_

@@ -13,8 +13,9 @@ TempDir::TempDir() : TempDir("") {}
 
 TempDir::TempDir(const std::string& parent) {
   const char* base = std::getenv("TEST_TMPDIR");
-  std::string templ = (parent.empty() ? std::string(base && *base ? base : "/tmp") : parent) +
-                      "/t.XXXXXX";
+  std::string templ =
+      (parent.empty() ? std::string(base && *base ? base : "/tmp") : parent) +
+      "/t.XXXXXX";
   if (::mkdtemp(templ.data()) == nullptr) {
     std::perror("mkdtemp");
     std::abort();

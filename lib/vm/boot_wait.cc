@@ -36,11 +36,12 @@ absl::Status WaitRunning(chapi::Client& api, int pidfd, absl::Time deadline,
       if (state == "Running") return absl::OkStatus();
       // Created: booting from the command line is under way.
       if (state != "Created") {
-        return absl::FailedPreconditionError(
-            absl::StrCat("cloud-hypervisor reports the VM as \"", state, "\", not Running"));
+        return absl::FailedPreconditionError(absl::StrCat(
+            "cloud-hypervisor reports the VM as \"", state, "\", not Running"));
       }
       last = "state Created";
-    } else if (chapi::IsVmNotCreated(info.status()) || absl::IsUnavailable(info.status())) {
+    } else if (chapi::IsVmNotCreated(info.status()) ||
+               absl::IsUnavailable(info.status())) {
       last = std::string(info.status().message());
     } else {
       return info.status();
@@ -48,22 +49,25 @@ absl::Status WaitRunning(chapi::Client& api, int pidfd, absl::Time deadline,
     absl::Time t = now();
     if (t >= deadline) {
       return absl::DeadlineExceededError(absl::StrCat(
-          "cloud-hypervisor did not run the VM in time (last answer: ", last, ")"));
+          "cloud-hypervisor did not run the VM in time (last answer: ", last,
+          ")"));
     }
     if (SleepOnPidfd(pidfd, std::min(backoff, deadline - t))) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("cloud-hypervisor exited before the VM was running (last answer: ",
-                       last, ")"));
+      return absl::FailedPreconditionError(absl::StrCat(
+          "cloud-hypervisor exited before the VM was running (last answer: ",
+          last, ")"));
     }
     backoff = std::min(backoff * 2, absl::Milliseconds(8));
   }
 }
 
 std::string ChErrorFromLog(absl::string_view log) {
-  std::vector<absl::string_view> lines = absl::StrSplit(log, '\n', absl::SkipWhitespace());
+  std::vector<absl::string_view> lines =
+      absl::StrSplit(log, '\n', absl::SkipWhitespace());
   if (lines.empty()) return "";
   for (size_t i = lines.size(); i-- > 0;) {
-    if (!absl::StartsWith(lines[i], "Error: Cloud Hypervisor exited with the following")) {
+    if (!absl::StartsWith(
+            lines[i], "Error: Cloud Hypervisor exited with the following")) {
       continue;
     }
     std::vector<std::string> chain;
@@ -74,7 +78,8 @@ std::string ChErrorFromLog(absl::string_view log) {
       // "N: text" in a chain of several.
       size_t colon = l.find(": ");
       if (colon != absl::string_view::npos && colon > 0 &&
-          std::all_of(l.begin(), l.begin() + colon, [](char c) { return absl::ascii_isdigit(c); })) {
+          std::all_of(l.begin(), l.begin() + colon,
+                      [](char c) { return absl::ascii_isdigit(c); })) {
         l.remove_prefix(colon + 2);
       }
       chain.emplace_back(l);

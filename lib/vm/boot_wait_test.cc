@@ -46,9 +46,11 @@ process::Child Sleeper() {
 
 TEST(WaitRunningTest, NotCreatedAndCreatedMeanNotYet) {
   // The boot race: CH serves before it creates and boots the VM.
-  ScriptedApi api({NotCreated(), NotCreated(), State("Created"), State("Running")});
+  ScriptedApi api(
+      {NotCreated(), NotCreated(), State("Created"), State("Running")});
   process::Child ch = Sleeper();
-  EXPECT_OK(WaitRunning(api, ch.pidfd(), absl::Now() + absl::Seconds(10), absl::Now));
+  EXPECT_OK(
+      WaitRunning(api, ch.pidfd(), absl::Now() + absl::Seconds(10), absl::Now));
   EXPECT_EQ(api.calls, 4);
 }
 
@@ -58,38 +60,48 @@ TEST(WaitRunningTest, ACrashedBootIsReportedAtOnce) {
   o.argv = {"true"};
   process::Child ch = *process::Spawn(o);
   absl::Time start = absl::Now();
-  EXPECT_THAT(WaitRunning(api, ch.pidfd(), start + absl::Seconds(30), absl::Now),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("exited before the VM was running")));
+  EXPECT_THAT(
+      WaitRunning(api, ch.pidfd(), start + absl::Seconds(30), absl::Now),
+      StatusIs(absl::StatusCode::kFailedPrecondition,
+               HasSubstr("exited before the VM was running")));
   EXPECT_LT(absl::Now() - start, absl::Seconds(5));
 }
 
 TEST(WaitRunningTest, TimesOutNamingTheLastAnswer) {
   ScriptedApi api({State("Created")});
   process::Child ch = Sleeper();
-  EXPECT_THAT(WaitRunning(api, ch.pidfd(), absl::Now() + absl::Milliseconds(50), absl::Now),
-              StatusIs(absl::StatusCode::kDeadlineExceeded, HasSubstr("state Created")));
+  EXPECT_THAT(WaitRunning(api, ch.pidfd(), absl::Now() + absl::Milliseconds(50),
+                          absl::Now),
+              StatusIs(absl::StatusCode::kDeadlineExceeded,
+                       HasSubstr("state Created")));
 }
 
 TEST(WaitRunningTest, OtherStatesAndErrorsAreFinal) {
   process::Child ch = Sleeper();
   ScriptedApi shut({State("Shutdown")});
-  EXPECT_THAT(WaitRunning(shut, ch.pidfd(), absl::Now() + absl::Seconds(10), absl::Now),
-              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("\"Shutdown\"")));
+  EXPECT_THAT(
+      WaitRunning(shut, ch.pidfd(), absl::Now() + absl::Seconds(10), absl::Now),
+      StatusIs(absl::StatusCode::kFailedPrecondition,
+               HasSubstr("\"Shutdown\"")));
   ScriptedApi bad({absl::InternalError("vm.info: malformed")});
-  EXPECT_THAT(WaitRunning(bad, ch.pidfd(), absl::Now() + absl::Seconds(10), absl::Now),
-              StatusIs(absl::StatusCode::kInternal));
+  EXPECT_THAT(
+      WaitRunning(bad, ch.pidfd(), absl::Now() + absl::Seconds(10), absl::Now),
+      StatusIs(absl::StatusCode::kInternal));
 }
 
 TEST(ChErrorFromLogTest, TheWholeChain) {
-  EXPECT_EQ(ChErrorFromLog("cloud-hypervisor: 1.2ms: <vmm> INFO ...\n"
-                           "Error: Cloud Hypervisor exited with the following chain of errors:\n"
-                           "  0: Error booting VM\n"
-                           "  1: Cannot create virtio-net device\n"
-                           "  2: Invalid argument (os error 22)\n"),
-            "Error booting VM: Cannot create virtio-net device: Invalid argument (os error 22)");
-  EXPECT_EQ(ChErrorFromLog("Error: Cloud Hypervisor exited with the following error:\n"
-                           "  Error creating log file\n"),
+  EXPECT_EQ(
+      ChErrorFromLog(
+          "cloud-hypervisor: 1.2ms: <vmm> INFO ...\n"
+          "Error: Cloud Hypervisor exited with the following chain of errors:\n"
+          "  0: Error booting VM\n"
+          "  1: Cannot create virtio-net device\n"
+          "  2: Invalid argument (os error 22)\n"),
+      "Error booting VM: Cannot create virtio-net device: Invalid argument (os "
+      "error 22)");
+  EXPECT_EQ(ChErrorFromLog(
+                "Error: Cloud Hypervisor exited with the following error:\n"
+                "  Error creating log file\n"),
             "Error creating log file");
   EXPECT_EQ(ChErrorFromLog("a\nlast line\n\n"), "last line");
   EXPECT_EQ(ChErrorFromLog(""), "");

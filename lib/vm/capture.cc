@@ -27,33 +27,40 @@ namespace chtools::vm {
 namespace {
 
 absl::StatusOr<UniqueFd> OpenSource(const std::string& path) {
-  UniqueFd fd(RetryEintr([&] { return ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC); }));
+  UniqueFd fd(RetryEintr(
+      [&] { return ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC); }));
   if (!fd.valid()) return ErrnoError(errno, "open", path);
   return fd;
 }
 
-absl::StatusOr<UniqueFd> CreateIn(const snapshot::TempDir& dir, const std::string& name) {
+absl::StatusOr<UniqueFd> CreateIn(const snapshot::TempDir& dir,
+                                  const std::string& name) {
   UniqueFd fd(RetryEintr([&] {
-    return ::openat(dir.fd(), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                    0600);
+    return ::openat(dir.fd(), name.c_str(),
+                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   }));
-  if (!fd.valid()) return ErrnoError(errno, "create", absl::StrCat(dir.path(), "/", name));
+  if (!fd.valid())
+    return ErrnoError(errno, "create", absl::StrCat(dir.path(), "/", name));
   return fd;
 }
 
 // Copies `src` into `dir`/`name`: a reflink where the filesystem can, else
 // a sparse copy. Returns which.
-absl::StatusOr<std::string> CopyInto(const std::string& src, const snapshot::TempDir& dir,
+absl::StatusOr<std::string> CopyInto(const std::string& src,
+                                     const snapshot::TempDir& dir,
                                      const std::string& name) {
   ASSIGN_OR_RETURN(UniqueFd in, OpenSource(src));
   ASSIGN_OR_RETURN(UniqueFd out, CreateIn(dir, name));
   const std::string dst = absl::StrCat(dir.path(), "/", name);
-  ASSIGN_OR_RETURN(fs::CloneResult r, fs::CloneOrCopy(in.get(), out.get(), src, dst));
+  ASSIGN_OR_RETURN(fs::CloneResult r,
+                   fs::CloneOrCopy(in.get(), out.get(), src, dst));
   RETURN_IF_ERROR(out.Close());
-  return std::string(r.method == fs::CopyMethod::kReflink ? "reflink" : "sparse copy");
+  return std::string(r.method == fs::CopyMethod::kReflink ? "reflink"
+                                                          : "sparse copy");
 }
 
-absl::StatusOr<SnapshotFile> Manifest(const snapshot::TempDir& dir, const std::string& name,
+absl::StatusOr<SnapshotFile> Manifest(const snapshot::TempDir& dir,
+                                      const std::string& name,
                                       bool punch_zeros) {
   const std::string path = absl::StrCat(dir.path(), "/", name);
   UniqueFd fd(RetryEintr([&] {
@@ -70,7 +77,8 @@ absl::StatusOr<SnapshotFile> Manifest(const snapshot::TempDir& dir, const std::s
   f.set_name(name);
   f.set_size_bytes(st.st_size);
   if (punch_zeros) {
-    ASSIGN_OR_RETURN(fs::ZeroHoleStats z, fs::PunchZerosAndHash(fd.get(), path));
+    ASSIGN_OR_RETURN(fs::ZeroHoleStats z,
+                     fs::PunchZerosAndHash(fd.get(), path));
     f.set_sha256(z.sha256);
   } else {
     ASSIGN_OR_RETURN(std::string sha, hash::Sha256Fd(fd.get(), path));
@@ -93,13 +101,17 @@ absl::StatusOr<Snapshot> CaptureVm(
   ASSIGN_OR_RETURN(fs::FileLock lock, LockVm(env.config, id, LockWait(env)));
   ASSIGN_OR_RETURN(Vm vm, LoadVm(env, id));
   ASSIGN_OR_RETURN(std::optional<process::ChProcess> ch, FindCh(env, vm));
-  if (!ch) return absl::FailedPreconditionError("is not running (no live cloud-hypervisor)");
+  if (!ch)
+    return absl::FailedPreconditionError(
+        "is not running (no live cloud-hypervisor)");
   const VmPaths p = PathsFor(env.config, vm.id());
   const bool direct = launch::IsDirectBoot(vm);
   const std::string disk_name = direct ? "cow.raw" : "overlay.qcow2";
   const std::string disk = direct ? p.cow_raw : p.overlay;
 
-  Captured c{.record = {}, .dir = snapshot::TempDir("", UniqueFd()), .resume_error = {},
+  Captured c{.record = {},
+             .dir = snapshot::TempDir("", UniqueFd()),
+             .resume_error = {},
              .times = {}};
   const std::string snap_id = record::NewId();
   ASSIGN_OR_RETURN(c.dir, store.NewTemp(snap_id));
@@ -136,9 +148,10 @@ absl::StatusOr<Snapshot> CaptureVm(
       return absl::OkStatus();
     });
     if (!window.ok()) {
-      return absl::Status(window.code(),
-                          absl::StrCat(window.message(), "; and the VM could not be resumed (",
-                                       why, "): marked ERROR"));
+      return absl::Status(
+          window.code(),
+          absl::StrCat(window.message(), "; and the VM could not be resumed (",
+                       why, "): marked ERROR"));
     }
   }
   RETURN_IF_ERROR(window);
@@ -165,7 +178,9 @@ absl::StatusOr<Snapshot> CaptureVm(
   *s.mutable_boot() = vm.boot();
   s.set_created_at(record::FormatTime(env.now()));
   for (const char* name : {"config.json", "state.json", "memory-ranges"}) {
-    ASSIGN_OR_RETURN(*s.add_files(), Manifest(c.dir, name, std::string(name) == "memory-ranges"));
+    ASSIGN_OR_RETURN(
+        *s.add_files(),
+        Manifest(c.dir, name, std::string(name) == "memory-ranges"));
   }
   ASSIGN_OR_RETURN(*s.add_files(), Manifest(c.dir, disk_name, false));
   if (Exists(absl::StrCat(c.dir.path(), "/cidata.img"))) {
@@ -174,14 +189,18 @@ absl::StatusOr<Snapshot> CaptureVm(
   RETURN_IF_ERROR(InterruptStatus("snapshot"));
   ASSIGN_OR_RETURN(Snapshot done, with_snapshot(c));
   if (record_on_vm) {
-    RETURN_IF_ERROR(env.index->Update(vm.id(), [&](Vm& r) {
-      r.add_snapshot_ids(done.id());
-      return absl::OkStatus();
-    }).status());
+    RETURN_IF_ERROR(env.index
+                        ->Update(vm.id(),
+                                 [&](Vm& r) {
+                                   r.add_snapshot_ids(done.id());
+                                   return absl::OkStatus();
+                                 })
+                        .status());
   }
   if (!c.resume_error.ok()) {
     return absl::Status(c.resume_error.code(),
-                        absl::StrCat("snapshot ", done.id(), " was taken, but the VM could not be "
+                        absl::StrCat("snapshot ", done.id(),
+                                     " was taken, but the VM could not be "
                                      "resumed and is marked ERROR: ",
                                      c.resume_error.message()));
   }

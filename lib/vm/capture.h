@@ -26,7 +26,7 @@ struct CaptureOptions {
 
 // Timings of the pause window, for benchmarks.
 struct CaptureTimes {
-  absl::Duration pause_window;  // vm.pause sent -> vm.resume answered
+  absl::Duration pause_window;   // vm.pause sent -> vm.resume answered
   absl::Duration snapshot_call;  // the vm.snapshot call alone
   absl::Duration disk_copy;      // the writable disk's copy (in the window)
   std::string disk_copy_method;  // "reflink" or "sparse copy"

@@ -24,7 +24,6 @@
 namespace chtools::vm {
 namespace {
 
-
 std::string Basename(const std::string& p) {
   size_t s = p.rfind('/');
   return s == std::string::npos ? p : p.substr(s + 1);
@@ -43,48 +42,56 @@ std::string ParentName(const std::string& p) {
 absl::Status CheckInput(const Env& env, const Vm& vm) {
   RETURN_IF_ERROR(record::ValidateVmConfig(vm.config(), "config"));
   if (vm.config().cpu() > env.host.cpus) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("config.cpu: ", vm.config().cpu(), " vCPUs requested but the host has ",
-                     env.host.cpus, " CPUs"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "config.cpu: ", vm.config().cpu(), " vCPUs requested but the host has ",
+        env.host.cpus, " CPUs"));
   }
   if (!vm.id().empty() && !record::IsValidId(vm.id())) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("id: \"", vm.id(), "\" is not 16 lowercase hex characters"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "id: \"", vm.id(), "\" is not 16 lowercase hex characters"));
   }
   bool direct = !vm.boot().kernel_path().empty();
   if (direct) {
     if (vm.config().windows()) {
       return absl::InvalidArgumentError(
-          "config.windows: needs a cloud image (UEFI boot), not direct kernel boot");
+          "config.windows: needs a cloud image (UEFI boot), not direct kernel "
+          "boot");
     }
-    if (vm.boot().initrd_path().empty()) return absl::InvalidArgumentError("boot.initrd_path: empty");
+    if (vm.boot().initrd_path().empty())
+      return absl::InvalidArgumentError("boot.initrd_path: empty");
     for (int i = 0; i < vm.storage_size(); ++i) {
       if (!vm.storage(i).ro()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "storage[", i, "]: direct boot takes read-only layers only (the COW is made here)"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("storage[", i,
+                         "]: direct boot takes read-only layers only (the COW "
+                         "is made here)"));
       }
     }
   } else {
     if (vm.boot().firmware_path().empty()) {
       return absl::InvalidArgumentError(
-          "boot: set kernel_path + initrd_path (direct boot) or firmware_path (cloud image)");
+          "boot: set kernel_path + initrd_path (direct boot) or firmware_path "
+          "(cloud image)");
     }
     if (vm.storage_size() != 1) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "storage: a cloud image VM takes exactly one disk, the base qcow2 (got ",
-          vm.storage_size(), ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("storage: a cloud image VM takes exactly one disk, the "
+                       "base qcow2 (got ",
+                       vm.storage_size(), ")"));
     }
   }
   std::set<std::string> netns;
   for (int i = 0; i < vm.network_size(); ++i) {
     if (vm.network(i).tap().empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("network[", i, "].tap: empty"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("network[", i, "].tap: empty"));
     }
     netns.insert(vm.network(i).netns_path());
   }
   if (netns.size() > 1) {
     return absl::InvalidArgumentError(
-        "network: all NICs must be in the same network namespace (CH runs in one)");
+        "network: all NICs must be in the same network namespace (CH runs in "
+        "one)");
   }
   return absl::OkStatus();
 }
@@ -126,7 +133,8 @@ absl::StatusOr<Vm> CreateVm(const Env& env, Vm in) {
   // Only names of image-store blobs (lowercase hex) are pins; files given
   // by path from elsewhere have no blob for a GC to keep.
   for (const std::string& p : pins) {
-    if (!p.empty() && p.find_first_not_of("0123456789abcdef") == std::string::npos) {
+    if (!p.empty() &&
+        p.find_first_not_of("0123456789abcdef") == std::string::npos) {
       vm.add_image_blob_ids(p);
     }
   }
@@ -141,8 +149,8 @@ absl::StatusOr<Vm> CreateVm(const Env& env, Vm in) {
     c->set_path(cow);
     c->set_serial("cocoon-cow");
     ASSIGN_OR_RETURN(std::string cmdline,
-                     launch::BuildKernelCmdline(
-                         vm, {env.config.dns().begin(), env.config.dns().end()}));
+                     launch::BuildKernelCmdline(vm, {env.config.dns().begin(),
+                                                     env.config.dns().end()}));
     vm.mutable_boot()->set_cmdline(cmdline);
   } else {
     StorageConfig* c = vm.add_storage();
@@ -151,9 +159,9 @@ absl::StatusOr<Vm> CreateVm(const Env& env, Vm in) {
       StorageConfig* d = vm.add_storage();
       d->set_path(cidata);
       d->set_ro(true);
-      RETURN_IF_ERROR(launch::BuildCidataFiles(vm, env.config.root_password(),
-                                                        {env.config.dns().begin(),
-                                                         env.config.dns().end()})
+      RETURN_IF_ERROR(launch::BuildCidataFiles(
+                          vm, env.config.root_password(),
+                          {env.config.dns().begin(), env.config.dns().end()})
                           .status());
     }
   }
@@ -170,9 +178,10 @@ absl::StatusOr<Vm> CreateVm(const Env& env, Vm in) {
   // CH binds these; a path sun_path cannot hold would only fail at start.
   for (const std::string* sock : {&paths.api_socket, &paths.console_socket}) {
     if (sock->size() > fs::kMaxSocketPath) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "socket path ", *sock, " is ", sock->size(), " bytes; at most ", fs::kMaxSocketPath,
-          " fit in a unix socket address: use a shorter run dir"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("socket path ", *sock, " is ", sock->size(),
+                       " bytes; at most ", fs::kMaxSocketPath,
+                       " fit in a unix socket address: use a shorter run dir"));
     }
   }
   // The images it names lie outside every VM's dirs.
@@ -190,7 +199,8 @@ absl::StatusOr<Vm> CreateVm(const Env& env, Vm in) {
   placeholder.set_log_dir(vm.log_dir());
   // The new id is locked before it is reserved, so no other operation (nor a
   // check) sees it half made.
-  ASSIGN_OR_RETURN(fs::FileLock lock, LockVm(env.config, vm.id(), absl::Seconds(5)));
+  ASSIGN_OR_RETURN(fs::FileLock lock,
+                   LockVm(env.config, vm.id(), absl::Seconds(5)));
   RETURN_IF_ERROR(env.index->Reserve(placeholder));
   // Armed only once the reservation is ours (cocoon's rollback could remove
   // another VM's files on an id collision, docs/cocoon-lessons.md). The dirs
@@ -222,11 +232,13 @@ absl::StatusOr<Vm> CreateVm(const Env& env, Vm in) {
     RETURN_IF_ERROR(fs::CheckInputFile("firmware", in.boot().firmware_path()));
     RETURN_IF_ERROR(fs::CheckInputFile("base image", in.storage(0).path()));
     RETURN_IF_ERROR(check_interrupt());
-    RETURN_IF_ERROR(MakeOverlay(env, in.storage(0).path(), cow, vm.config().storage_bytes()));
+    RETURN_IF_ERROR(MakeOverlay(env, in.storage(0).path(), cow,
+                                vm.config().storage_bytes()));
     if (!windows) {
       RETURN_IF_ERROR(check_interrupt());
-      RETURN_IF_ERROR(MakeCidata(env, vm, env.config.root_password(),
-                                 {env.config.dns().begin(), env.config.dns().end()}, cidata));
+      RETURN_IF_ERROR(MakeCidata(
+          env, vm, env.config.root_password(),
+          {env.config.dns().begin(), env.config.dns().end()}, cidata));
     }
   }
   // A signal that arrived during the last step (whose child it may have

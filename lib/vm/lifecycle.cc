@@ -29,10 +29,13 @@ using process::ChProcess;
 
 std::string Now(const Env& env) { return record::FormatTime(env.now()); }
 
-absl::Duration Secs(int s, int fallback) { return absl::Seconds(s > 0 ? s : fallback); }
+absl::Duration Secs(int s, int fallback) {
+  return absl::Seconds(s > 0 ? s : fallback);
+}
 
 absl::Status RemoveRuntimeFiles(const VmPaths& p) {
-  for (const std::string& f : {p.api_socket, p.pid_file, p.cmdline, p.console_socket}) {
+  for (const std::string& f :
+       {p.api_socket, p.pid_file, p.cmdline, p.console_socket}) {
     RETURN_IF_ERROR(fs::RemoveFile(f));
   }
   return absl::OkStatus();
@@ -51,7 +54,8 @@ absl::Status SetState(const Env& env, const Vm& vm, Vm::State state,
                [&](Vm& r) {
                  r.set_state(state);
                  if (state == Vm::STOPPED) r.set_stopped_at(Now(env));
-                 if (state == Vm::ERROR) r.set_error(std::string(why.message()));
+                 if (state == Vm::ERROR)
+                   r.set_error(std::string(why.message()));
                  return absl::OkStatus();
                })
       .status();
@@ -82,19 +86,21 @@ absl::Status Terminate(ChProcess& p, absl::Duration grace) {
   if (!s.ok() && !absl::IsNotFound(s)) return s;
   ASSIGN_OR_RETURN(gone, p.WaitExit(absl::Seconds(5)));
   if (!gone) {
-    return absl::DeadlineExceededError(
-        absl::StrCat("cloud-hypervisor (pid ", p.pid(), ") still alive 5s after SIGKILL"));
+    return absl::DeadlineExceededError(absl::StrCat(
+        "cloud-hypervisor (pid ", p.pid(), ") still alive 5s after SIGKILL"));
   }
   return absl::OkStatus();
 }
 
 absl::Status NotCreating(const Vm& vm) {
   if (vm.state() == Vm::CREATING) {
-    return absl::FailedPreconditionError("is still being created (state CREATING)");
+    return absl::FailedPreconditionError(
+        "is still being created (state CREATING)");
   }
   if (vm.state() == Vm::DELETING) {
     return absl::FailedPreconditionError(
-        "is being removed (state DELETING: an rm stopped half way; ch-launch rm finishes it)");
+        "is being removed (state DELETING: an rm stopped half way; ch-launch "
+        "rm finishes it)");
   }
   return absl::OkStatus();
 }
@@ -105,23 +111,27 @@ absl::StatusOr<std::string> NetnsOf(const Vm& vm) {
   for (int i = 0; i < vm.network_size(); ++i) {
     if (i > 0 && vm.network(i).netns_path() != netns) {
       return absl::InvalidArgumentError(
-          "network: the NICs are in different network namespaces (CH runs in one)");
+          "network: the NICs are in different network namespaces (CH runs in "
+          "one)");
     }
     netns = vm.network(i).netns_path();
   }
   return netns;
 }
 
-absl::StatusOr<Vm> StopLocked(const Env& env, const Vm& vm, absl::Duration timeout) {
+absl::StatusOr<Vm> StopLocked(const Env& env, const Vm& vm,
+                              absl::Duration timeout) {
   if (vm.state() == Vm::CREATING) {
-    return absl::FailedPreconditionError("is still being created (state CREATING)");
+    return absl::FailedPreconditionError(
+        "is still being created (state CREATING)");
   }
   const VmPaths p = PathsFor(env.config, vm.id());
   ASSIGN_OR_RETURN(std::optional<ChProcess> live, FindCh(env, vm));
   if (!live && vm.state() == Vm::CREATED) return vm;  // never started
   if (live) {
     const absl::Duration grace = Secs(env.config.terminate_grace_seconds(), 5);
-    std::unique_ptr<chapi::Client> api = env.api(p.api_socket, absl::Seconds(5));
+    std::unique_ptr<chapi::Client> api =
+        env.api(p.api_socket, absl::Seconds(5));
     absl::Status s;
     if (launch::IsDirectBoot(vm)) {
       (void)api->Shutdown();  // best effort: the signals below decide
@@ -170,8 +180,9 @@ absl::StatusOr<std::optional<ChProcess>> FindCh(const Env& env, const Vm& vm) {
 }
 
 absl::StatusOr<std::vector<std::string>> ChArgv(const Env& env, const Vm& vm) {
-  ASSIGN_OR_RETURN(std::vector<std::string> args,
-                   launch::BuildChArgs(vm, PathsFor(env.config, vm.id()), env.host));
+  ASSIGN_OR_RETURN(
+      std::vector<std::string> args,
+      launch::BuildChArgs(vm, PathsFor(env.config, vm.id()), env.host));
   args.insert(args.begin(), env.config.ch_binary());
   return args;
 }
@@ -206,7 +217,8 @@ absl::StatusOr<Vm> StartVm(const Env& env, absl::string_view id) {
   RETURN_IF_ERROR(fs::MakeDirs(p.run_dir, 0700));
   RETURN_IF_ERROR(fs::MakeDirs(p.log_dir, 0700));
   RETURN_IF_ERROR(RemoveRuntimeFiles(p));
-  RETURN_IF_ERROR(fs::WriteFileAtomically(p.cmdline, launch::ShellJoin(argv) + "\n", 0600,
+  RETURN_IF_ERROR(fs::WriteFileAtomically(p.cmdline,
+                                          launch::ShellJoin(argv) + "\n", 0600,
                                           /*sync=*/false));
 
   auto fail = [&](const absl::Status& why) {
@@ -215,8 +227,8 @@ absl::StatusOr<Vm> StartVm(const Env& env, absl::string_view id) {
     return why;
   };
   UniqueFd log_fd(RetryEintr([&] {
-    return ::open(p.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC,
-                  0600);
+    return ::open(p.log_file.c_str(),
+                  O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
   }));
   if (!log_fd.valid()) return fail(ErrnoError(errno, "open", p.log_file));
   // Appended, not truncated: the log of an earlier run (a crash) is kept
@@ -231,8 +243,9 @@ absl::StatusOr<Vm> StartVm(const Env& env, absl::string_view id) {
   absl::StatusOr<process::Child> child = process::Spawn(opts);
   if (!child.ok()) return fail(child.status());
   // Atomic: a reader sees no pid file or a whole one, never an empty one.
-  absl::Status s = fs::WriteFileAtomically(p.pid_file, absl::StrCat(child->pid(), "\n"), 0600,
-                                           /*sync=*/false);
+  absl::Status s = fs::WriteFileAtomically(
+      p.pid_file, absl::StrCat(child->pid(), "\n"), 0600,
+      /*sync=*/false);
   const absl::Duration wait = Secs(env.config.socket_wait_seconds(), 5);
   const absl::Time deadline = env.now() + wait;
   if (s.ok()) s = chapi::WaitForApiSocket(p.api_socket, child->pidfd(), wait);
@@ -245,7 +258,9 @@ absl::StatusOr<Vm> StartVm(const Env& env, absl::string_view id) {
     (void)child->Wait();
     std::string why = LogError(p, log_start < 0 ? 0 : log_start);
     if (!why.empty()) {
-      s = absl::Status(s.code(), absl::StrCat(s.message(), "; cloud-hypervisor said: ", why));
+      s = absl::Status(
+          s.code(),
+          absl::StrCat(s.message(), "; cloud-hypervisor said: ", why));
     }
     return fail(s);
   }
@@ -272,7 +287,8 @@ absl::StatusOr<Vm> StartVm(const Env& env, absl::string_view id) {
   return WithRuntime(*done, p, ch.ok() && ch->has_value() ? (*ch)->pid() : pid);
 }
 
-absl::StatusOr<Vm> StopVm(const Env& env, absl::string_view id, absl::Duration timeout) {
+absl::StatusOr<Vm> StopVm(const Env& env, absl::string_view id,
+                          absl::Duration timeout) {
   ASSIGN_OR_RETURN(fs::FileLock lock, LockVm(env.config, id, LockWait(env)));
   ASSIGN_OR_RETURN(Vm vm, LoadVm(env, id));
   return StopLocked(env, vm, timeout);
@@ -284,13 +300,17 @@ absl::StatusOr<Vm> RemoveVm(const Env& env, absl::string_view id, bool force,
   ASSIGN_OR_RETURN(Vm vm, LoadVm(env, id));
   if (vm.state() == Vm::CREATING && !force) {
     return absl::FailedPreconditionError(
-        "is still being created (state CREATING): use --force if that create died");
+        "is still being created (state CREATING): use --force if that create "
+        "died");
   }
   ASSIGN_OR_RETURN(std::optional<ChProcess> live, FindCh(env, vm));
   if (live) {
-    if (!force) return absl::FailedPreconditionError("is running: stop it first or use --force");
+    if (!force)
+      return absl::FailedPreconditionError(
+          "is running: stop it first or use --force");
     if (vm.state() == Vm::CREATING) {
-      return absl::FailedPreconditionError("is being created and has a live CH");
+      return absl::FailedPreconditionError(
+          "is being created and has a live CH");
     }
     ASSIGN_OR_RETURN(vm, StopLocked(env, vm, timeout));
   }
@@ -299,10 +319,13 @@ absl::StatusOr<Vm> RemoveVm(const Env& env, absl::string_view id, bool force,
   // DELETING (rm again finishes it, fsck reports it), never a record whose
   // files are silently gone.
   if (vm.state() != Vm::DELETING) {
-    RETURN_IF_ERROR(env.index->Update(vm.id(), [](Vm& r) {
-      r.set_state(Vm::DELETING);
-      return absl::OkStatus();
-    }).status());
+    RETURN_IF_ERROR(env.index
+                        ->Update(vm.id(),
+                                 [](Vm& r) {
+                                   r.set_state(Vm::DELETING);
+                                   return absl::OkStatus();
+                                 })
+                        .status());
   }
   RETURN_IF_ERROR(fs::RemoveTree(p.run_dir));
   RETURN_IF_ERROR(fs::RemoveTree(p.log_dir));
@@ -317,12 +340,14 @@ absl::StatusOr<Vm> ForgetVm(const Env& env, absl::string_view id) {
   absl::StatusOr<std::optional<ChProcess>> live = FindCh(env, vm);
   if (!live.ok()) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "cannot tell whether Cloud Hypervisor is running, not removed: ", live.status().message()));
+        "cannot tell whether Cloud Hypervisor is running, not removed: ",
+        live.status().message()));
   }
   if (*live) {
     return absl::FailedPreconditionError(
-        absl::StrCat("refusing to remove: Cloud Hypervisor is running as pid ", (*live)->pid(),
-                     "; stop it first (ch-launch stop ", vm.config().name(), ")"));
+        absl::StrCat("refusing to remove: Cloud Hypervisor is running as pid ",
+                     (*live)->pid(), "; stop it first (ch-launch stop ",
+                     vm.config().name(), ")"));
   }
   RETURN_IF_ERROR(env.index->Delete(vm.id()));
   (void)lock.RemoveFile();

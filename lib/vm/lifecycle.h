@@ -25,7 +25,8 @@ absl::StatusOr<Vm> LoadVm(const Env& env, absl::string_view id);
 
 // The live CH of `vm`, nullopt if there is none. FailedPrecondition when a
 // process serves its API socket that cannot be proven to be its CH.
-absl::StatusOr<std::optional<process::ChProcess>> FindCh(const Env& env, const Vm& vm);
+absl::StatusOr<std::optional<process::ChProcess>> FindCh(const Env& env,
+                                                         const Vm& vm);
 
 // The CH argv (binary first) that start runs for `vm`. Errors as BuildChArgs.
 absl::StatusOr<std::vector<std::string>> ChArgv(const Env& env, const Vm& vm);
@@ -46,7 +47,8 @@ absl::StatusOr<Vm> StartVm(const Env& env, absl::string_view id);
 // Stops VM `id`: firmware boot: vm.power-button, wait up to `timeout`, then
 // escalate; direct boot: vm.shutdown, SIGTERM, grace, SIGKILL. A VM without a
 // live CH just becomes STOPPED. On failure the record becomes ERROR.
-absl::StatusOr<Vm> StopVm(const Env& env, absl::string_view id, absl::Duration timeout);
+absl::StatusOr<Vm> StopVm(const Env& env, absl::string_view id,
+                          absl::Duration timeout);
 
 // Removes VM `id` with its run and log dirs: a live CH needs `force` (which
 // stops it first; FailedPrecondition otherwise). Returns the record as it was.

@@ -78,7 +78,8 @@ class LifecycleTest : public ::testing::Test {
     ch_ = dir_.Join("ch-stand-in");
     std::ofstream(ch_) << kStandIn;
     ASSERT_EQ(::chmod(ch_.c_str(), 0755), 0);
-    for (const char* f : {"vmlinuz", "initrd"}) std::ofstream(dir_.Join(f)) << "x";
+    for (const char* f : {"vmlinuz", "initrd"})
+      std::ofstream(dir_.Join(f)) << "x";
     env_.config.set_root_dir(dir_.Join("root"));
     env_.config.set_run_dir(dir_.Join("run"));
     env_.config.set_log_dir(dir_.Join("log"));
@@ -101,20 +102,26 @@ class LifecycleTest : public ::testing::Test {
     vm.mutable_config()->set_storage_bytes(int64_t{10} << 30);
     ASSERT_OK(index_->Reserve(vm));
     paths_ = PathsFor(env_.config, vm.id());
-    ASSERT_EQ(::system(absl::StrCat("mkdir -p ", paths_.run_dir, " ", paths_.log_dir).c_str()),
-              0);
+    ASSERT_EQ(
+        ::system(absl::StrCat("mkdir -p ", paths_.run_dir, " ", paths_.log_dir)
+                     .c_str()),
+        0);
     std::ofstream(paths_.cow_raw) << "disk";
-    ASSERT_OK(index_->Update(vm.id(), [&](Vm& r) {
-      r.set_state(Vm::CREATED);
-      r.set_run_dir(paths_.run_dir);
-      r.set_log_dir(paths_.log_dir);
-      StorageConfig* d = r.add_storage();
-      d->set_path(paths_.cow_raw);
-      d->set_serial("cocoon-cow");
-      r.mutable_boot()->set_kernel_path(dir_.Join("vmlinuz"));
-      r.mutable_boot()->set_initrd_path(dir_.Join("initrd"));
-      return absl::OkStatus();
-    }).status());
+    ASSERT_OK(
+        index_
+            ->Update(vm.id(),
+                     [&](Vm& r) {
+                       r.set_state(Vm::CREATED);
+                       r.set_run_dir(paths_.run_dir);
+                       r.set_log_dir(paths_.log_dir);
+                       StorageConfig* d = r.add_storage();
+                       d->set_path(paths_.cow_raw);
+                       d->set_serial("cocoon-cow");
+                       r.mutable_boot()->set_kernel_path(dir_.Join("vmlinuz"));
+                       r.mutable_boot()->set_initrd_path(dir_.Join("initrd"));
+                       return absl::OkStatus();
+                     })
+            .status());
   }
 
   std::vector<std::string> Calls() {
@@ -141,24 +148,28 @@ TEST_F(LifecycleTest, StartWaitsOutTheBootWindowThenStopShutsDown) {
   EXPECT_EQ(started.state(), Vm::RUNNING);
   EXPECT_EQ(started.api_socket(), paths_.api_socket);
   EXPECT_THAT(Calls(), ElementsAre("info", "info", "info"));
-  ASSERT_OK_AND_ASSIGN(std::optional<process::ChProcess> ch, FindCh(env_, started));
+  ASSERT_OK_AND_ASSIGN(std::optional<process::ChProcess> ch,
+                       FindCh(env_, started));
   ASSERT_TRUE(ch.has_value());
   EXPECT_EQ(ch->pid(), started.pid());
 
   // Direct boot: vm.shutdown, then SIGTERM ends the stand-in.
-  ASSERT_OK_AND_ASSIGN(Vm stopped, StopVm(env_, "3f9c0a1b2c3d4e5f", absl::Seconds(5)));
+  ASSERT_OK_AND_ASSIGN(Vm stopped,
+                       StopVm(env_, "3f9c0a1b2c3d4e5f", absl::Seconds(5)));
   EXPECT_EQ(stopped.state(), Vm::STOPPED);
   EXPECT_THAT(Calls(), ElementsAre("info", "info", "info", "shutdown"));
   EXPECT_TRUE(ch->WaitExit(absl::Seconds(5)).value_or(false));
   struct stat st;
-  EXPECT_NE(::stat(paths_.pid_file.c_str(), &st), 0) << "runtime files go with stop";
+  EXPECT_NE(::stat(paths_.pid_file.c_str(), &st), 0)
+      << "runtime files go with stop";
 }
 
 TEST_F(LifecycleTest, AVmThatNeverRunsIsKilledAndMarkedError) {
   script_->info = {nlohmann::json{{"state", "Created"}}};
   env_.config.set_socket_wait_seconds(1);
   EXPECT_THAT(StartVm(env_, "3f9c0a1b2c3d4e5f"),
-              StatusIs(absl::StatusCode::kDeadlineExceeded, HasSubstr("state Created")));
+              StatusIs(absl::StatusCode::kDeadlineExceeded,
+                       HasSubstr("state Created")));
   ASSERT_OK_AND_ASSIGN(Vm vm, index_->Get("3f9c0a1b2c3d4e5f"));
   EXPECT_EQ(vm.state(), Vm::ERROR);
   ASSERT_OK_AND_ASSIGN(std::optional<process::ChProcess> ch, FindCh(env_, vm));

@@ -8,15 +8,16 @@
 
 namespace chtools::vm {
 
-absl::StatusOr<fs::FileLock> LockVm(const ToolConfig& config, absl::string_view id,
+absl::StatusOr<fs::FileLock> LockVm(const ToolConfig& config,
+                                    absl::string_view id,
                                     absl::Duration timeout) {
   RETURN_IF_ERROR(fs::MakeDirs(OpLockDir(config), 0700));
   absl::StatusOr<fs::FileLock> lock =
       fs::FileLock::Acquire(absl::StrCat(OpLockDir(config), "/", id), timeout);
   if (absl::IsDeadlineExceeded(lock.status())) {
     return absl::DeadlineExceededError(
-        absl::StrCat("another operation on this VM is still running (", lock.status().message(),
-                     ")"));
+        absl::StrCat("another operation on this VM is still running (",
+                     lock.status().message(), ")"));
   }
   return lock;
 }

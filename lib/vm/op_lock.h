@@ -17,7 +17,8 @@ namespace chtools::vm {
 // Locks VM `id` (a flock on <root>/cloudhypervisor/oplocks/<id>, O_CLOEXEC so
 // CH never inherits it), waiting at most `timeout`. DeadlineExceeded names
 // the VM's lock and says another operation holds it.
-absl::StatusOr<fs::FileLock> LockVm(const ToolConfig& config, absl::string_view id,
+absl::StatusOr<fs::FileLock> LockVm(const ToolConfig& config,
+                                    absl::string_view id,
                                     absl::Duration timeout);
 
 // Never waits: nullopt when an operation on `id` is in flight.

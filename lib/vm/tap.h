@@ -21,7 +21,8 @@ struct TapState {
 
 // Looks `name` up in the network namespace `netns_path` ("" = the caller's)
 // with `ip -d -j link show`, run inside that namespace.
-absl::StatusOr<TapState> ProbeTap(const std::string& netns_path, const std::string& name);
+absl::StatusOr<TapState> ProbeTap(const std::string& netns_path,
+                                  const std::string& name);
 
 // InvalidArgument unless `path` is a network namespace file (nsfs), naming
 // `field`.

@@ -2,9 +2,9 @@
 
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <climits>
 #include <cstdlib>
-#include <cerrno>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -48,7 +48,8 @@ absl::Status Outside(const ToolConfig& config, absl::string_view field,
   if (path.empty()) return absl::OkStatus();
   if (Under(path, VmRunParent(config)) || Under(path, VmLogParent(config))) {
     return absl::InvalidArgumentError(absl::StrCat(
-        field, ": ", path, " is inside the VMs' run or log dirs: not an image a VM may use"));
+        field, ": ", path,
+        " is inside the VMs' run or log dirs: not an image a VM may use"));
   }
   return absl::OkStatus();
 }
@@ -57,8 +58,8 @@ absl::Status RegularFile(absl::string_view field, const std::string& path,
                          absl::string_view missing_means = "") {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) {
-    return absl::FailedPreconditionError(absl::StrCat(field, ": ", path, ": ",
-                                                      std::strerror(errno), missing_means));
+    return absl::FailedPreconditionError(absl::StrCat(
+        field, ": ", path, ": ", std::strerror(errno), missing_means));
   }
   if (!S_ISREG(st.st_mode)) {
     return absl::FailedPreconditionError(
@@ -74,32 +75,35 @@ absl::Status CheckRecordPaths(const ToolConfig& config, const Vm& vm,
   const VmPaths p = PathsFor(config, vm.id());
   if (!vm.run_dir().empty() && vm.run_dir() != p.run_dir) {
     return absl::InvalidArgumentError(absl::StrCat(
-        Field(field_path, "run_dir"), ": \"", vm.run_dir(), "\" is not ", p.run_dir,
-        " (a VM's dirs come from the settings and its id)"));
+        Field(field_path, "run_dir"), ": \"", vm.run_dir(), "\" is not ",
+        p.run_dir, " (a VM's dirs come from the settings and its id)"));
   }
   if (!vm.log_dir().empty() && vm.log_dir() != p.log_dir) {
     return absl::InvalidArgumentError(absl::StrCat(
-        Field(field_path, "log_dir"), ": \"", vm.log_dir(), "\" is not ", p.log_dir,
-        " (a VM's dirs come from the settings and its id)"));
+        Field(field_path, "log_dir"), ": \"", vm.log_dir(), "\" is not ",
+        p.log_dir, " (a VM's dirs come from the settings and its id)"));
   }
   for (int i = 0; i < vm.storage_size(); ++i) {
     const StorageConfig& d = vm.storage(i);
-    const std::string field = Field(field_path, absl::StrCat("storage[", i, "].path"));
+    const std::string field =
+        Field(field_path, absl::StrCat("storage[", i, "].path"));
     if (!d.ro()) {
       if (d.path() != p.cow_raw && d.path() != p.overlay) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            field, ": a writable disk must be the VM's own ", p.cow_raw, " or ", p.overlay,
-            ", not ", d.path()));
+        return absl::InvalidArgumentError(
+            absl::StrCat(field, ": a writable disk must be the VM's own ",
+                         p.cow_raw, " or ", p.overlay, ", not ", d.path()));
       }
       continue;
     }
     if (d.path() == p.cidata) continue;
     RETURN_IF_ERROR(Outside(config, field, d.path()));
   }
-  RETURN_IF_ERROR(Outside(config, Field(field_path, "boot.kernel_path"), vm.boot().kernel_path()));
-  RETURN_IF_ERROR(Outside(config, Field(field_path, "boot.initrd_path"), vm.boot().initrd_path()));
-  RETURN_IF_ERROR(
-      Outside(config, Field(field_path, "boot.firmware_path"), vm.boot().firmware_path()));
+  RETURN_IF_ERROR(Outside(config, Field(field_path, "boot.kernel_path"),
+                          vm.boot().kernel_path()));
+  RETURN_IF_ERROR(Outside(config, Field(field_path, "boot.initrd_path"),
+                          vm.boot().initrd_path()));
+  RETURN_IF_ERROR(Outside(config, Field(field_path, "boot.firmware_path"),
+                          vm.boot().firmware_path()));
   return absl::OkStatus();
 }
 
@@ -107,7 +111,8 @@ absl::Status CheckBootFiles(const ToolConfig& config, const Vm& vm) {
   const VmPaths p = PathsFor(config, vm.id());
   // A read-only image is opened through its symlinks: where it really is
   // must be outside the VMs' dirs too.
-  auto image = [&](absl::string_view field, const std::string& path) -> absl::Status {
+  auto image = [&](absl::string_view field,
+                   const std::string& path) -> absl::Status {
     RETURN_IF_ERROR(RegularFile(field, path));
     char real[PATH_MAX];
     if (::realpath(path.c_str(), real) == nullptr) {

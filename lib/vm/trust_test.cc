@@ -54,8 +54,9 @@ TEST(CheckRecordPathsTest, TheVmsOwnPathsPass) {
 
 TEST(CheckRecordPathsTest, RunAndLogDirsAreNeverTakenFromTheRecord) {
   ToolConfig c = Config("/r");
-  for (const char* dir : {"/", "/etc", "", "/r/run/cloudhypervisor/0123456789abcdef",
-                          "/r/run/cloudhypervisor/3f9c0a1b2c3d4e5f/..", "relative"}) {
+  for (const char* dir :
+       {"/", "/etc", "", "/r/run/cloudhypervisor/0123456789abcdef",
+        "/r/run/cloudhypervisor/3f9c0a1b2c3d4e5f/..", "relative"}) {
     Vm vm = DirectVm(c);
     vm.set_run_dir(dir);
     if (std::string(dir).empty()) {
@@ -63,12 +64,14 @@ TEST(CheckRecordPathsTest, RunAndLogDirsAreNeverTakenFromTheRecord) {
       continue;
     }
     EXPECT_THAT(CheckRecordPaths(c, vm, "vm[0]"),
-                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("vm[0].run_dir")))
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr("vm[0].run_dir")))
         << dir;
     vm = DirectVm(c);
     vm.set_log_dir(dir);
-    EXPECT_THAT(CheckRecordPaths(c, vm),
-                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("log_dir")))
+    EXPECT_THAT(
+        CheckRecordPaths(c, vm),
+        StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("log_dir")))
         << dir;
   }
 }
@@ -77,12 +80,15 @@ TEST(CheckRecordPathsTest, AWritableDiskIsOnlyTheVmsOwn) {
   ToolConfig c = Config("/r");
   for (const std::string& path :
        {std::string("/etc/shadow"), std::string("/dev/sda"),
-        PathsFor(c, kOther).cow_raw, PathsFor(c, kId).run_dir + "/../" + kOther + "/cow.raw"}) {
+        PathsFor(c, kOther).cow_raw,
+        PathsFor(c, kId).run_dir + "/../" + kOther + "/cow.raw"}) {
     Vm vm = DirectVm(c);
     vm.mutable_storage(1)->set_path(path);
-    EXPECT_THAT(CheckRecordPaths(c, vm),
-                StatusIs(absl::StatusCode::kInvalidArgument,
-                         HasSubstr("storage[1].path: a writable disk must be the VM's own")))
+    EXPECT_THAT(
+        CheckRecordPaths(c, vm),
+        StatusIs(
+            absl::StatusCode::kInvalidArgument,
+            HasSubstr("storage[1].path: a writable disk must be the VM's own")))
         << path;
   }
 }
@@ -90,16 +96,20 @@ TEST(CheckRecordPathsTest, AWritableDiskIsOnlyTheVmsOwn) {
 TEST(CheckRecordPathsTest, ImagesMayNotLieInAnyVmsDirs) {
   ToolConfig c = Config("/r");
   Vm vm = DirectVm(c);
-  vm.mutable_storage(0)->set_path(PathsFor(c, kOther).cow_raw);  // read-only, but another VM's
+  vm.mutable_storage(0)->set_path(
+      PathsFor(c, kOther).cow_raw);  // read-only, but another VM's
   EXPECT_THAT(CheckRecordPaths(c, vm),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("storage[0].path")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("storage[0].path")));
   vm = DirectVm(c);
-  vm.mutable_boot()->set_kernel_path("/r/run/cloudhypervisor/x/../" + std::string(kOther) +
-                                     "/cow.raw");
+  vm.mutable_boot()->set_kernel_path("/r/run/cloudhypervisor/x/../" +
+                                     std::string(kOther) + "/cow.raw");
   EXPECT_THAT(CheckRecordPaths(c, vm),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("boot.kernel_path")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("boot.kernel_path")));
   vm = DirectVm(c);
-  vm.mutable_storage(0)->set_path(PathsFor(c, kId).cidata);  // its own seed disk
+  vm.mutable_storage(0)->set_path(
+      PathsFor(c, kId).cidata);  // its own seed disk
   EXPECT_OK(CheckRecordPaths(c, vm));
 }
 
@@ -108,10 +118,13 @@ TEST(CheckBootFilesTest, RegularFilesOutsideTheVmDirsOnly) {
   ToolConfig c = Config(dir.path());
   VmPaths p = PathsFor(c, kId);
   VmPaths other = PathsFor(c, kOther);
-  ASSERT_EQ(::system(("mkdir -p " + p.run_dir + " " + other.run_dir + " " + dir.Join("img")).c_str()),
+  ASSERT_EQ(::system(("mkdir -p " + p.run_dir + " " + other.run_dir + " " +
+                      dir.Join("img"))
+                         .c_str()),
             0);
-  for (const std::string& f : {p.cow_raw, other.cow_raw, dir.Join("img/layer"),
-                               dir.Join("img/vmlinuz"), dir.Join("img/initrd")}) {
+  for (const std::string& f :
+       {p.cow_raw, other.cow_raw, dir.Join("img/layer"),
+        dir.Join("img/vmlinuz"), dir.Join("img/initrd")}) {
     std::ofstream(f) << "x";
   }
   Vm vm = DirectVm(c);
@@ -121,21 +134,26 @@ TEST(CheckBootFilesTest, RegularFilesOutsideTheVmDirsOnly) {
   EXPECT_OK(CheckBootFiles(c, vm));
   // A device is not an image.
   vm.mutable_boot()->set_initrd_path("/dev/null");
-  EXPECT_THAT(CheckBootFiles(c, vm), StatusIs(absl::StatusCode::kFailedPrecondition,
-                                              HasSubstr("/dev/null is not a regular file")));
+  EXPECT_THAT(CheckBootFiles(c, vm),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("/dev/null is not a regular file")));
   // A symlink from outside into another VM's dir.
   vm.mutable_boot()->set_initrd_path(dir.Join("img/initrd"));
-  ASSERT_EQ(::symlink(other.cow_raw.c_str(), dir.Join("img/sneaky").c_str()), 0);
+  ASSERT_EQ(::symlink(other.cow_raw.c_str(), dir.Join("img/sneaky").c_str()),
+            0);
   vm.mutable_storage(0)->set_path(dir.Join("img/sneaky"));
-  EXPECT_THAT(CheckBootFiles(c, vm), StatusIs(absl::StatusCode::kInvalidArgument,
-                                              HasSubstr("inside the VMs' run or log dirs")));
+  EXPECT_THAT(CheckBootFiles(c, vm),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("inside the VMs' run or log dirs")));
   // The VM's own disk is gone: said with its path.
   vm.mutable_storage(0)->set_path(dir.Join("img/layer"));
   ASSERT_EQ(::unlink(p.cow_raw.c_str()), 0);
-  EXPECT_THAT(CheckBootFiles(c, vm),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("storage[1]: " + p.cow_raw +
-                                 ": No such file or directory: the VM's disk is gone")));
+  EXPECT_THAT(
+      CheckBootFiles(c, vm),
+      StatusIs(
+          absl::StatusCode::kFailedPrecondition,
+          HasSubstr("storage[1]: " + p.cow_raw +
+                    ": No such file or directory: the VM's disk is gone")));
 }
 
 }  // namespace

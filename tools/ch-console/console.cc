@@ -3,9 +3,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
-#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <termios.h>
@@ -34,7 +34,8 @@ using chtools::UniqueFd;
 
 absl::Status WriteAll(int fd, absl::string_view data, absl::string_view what) {
   while (!data.empty()) {
-    ssize_t n = chtools::RetryEintr([&] { return ::write(fd, data.data(), data.size()); });
+    ssize_t n = chtools::RetryEintr(
+        [&] { return ::write(fd, data.data(), data.size()); });
     if (n < 0) return ErrnoError(errno, "write", what);
     data.remove_prefix(static_cast<size_t>(n));
   }
@@ -46,10 +47,12 @@ class RawMode {
  public:
   static absl::StatusOr<RawMode> Enter(int fd) {
     termios saved;
-    if (::tcgetattr(fd, &saved) != 0) return ErrnoError(errno, "tcgetattr", "stdin");
+    if (::tcgetattr(fd, &saved) != 0)
+      return ErrnoError(errno, "tcgetattr", "stdin");
     termios raw = saved;
     ::cfmakeraw(&raw);
-    if (::tcsetattr(fd, TCSAFLUSH, &raw) != 0) return ErrnoError(errno, "tcsetattr", "stdin");
+    if (::tcsetattr(fd, TCSAFLUSH, &raw) != 0)
+      return ErrnoError(errno, "tcsetattr", "stdin");
     return RawMode(fd, saved);
   }
   RawMode(RawMode&& o) noexcept : fd_(o.fd_), saved_(o.saved_) { o.fd_ = -1; }
@@ -114,7 +117,8 @@ void CopyWindowSize(int from_tty, int to_pty) {
 // PTY whose other side closed).
 absl::StatusOr<std::string> ReadConsole(Console& c) {
   char buf[4096];
-  ssize_t n = chtools::RetryEintr([&] { return ::read(c.fd.get(), buf, sizeof(buf)); });
+  ssize_t n =
+      chtools::RetryEintr([&] { return ::read(c.fd.get(), buf, sizeof(buf)); });
   if (n < 0) {
     if (errno == EIO) return std::string();
     return ErrnoError(errno, "read", c.path);
@@ -124,26 +128,33 @@ absl::StatusOr<std::string> ReadConsole(Console& c) {
 
 }  // namespace
 
-absl::StatusOr<Console> OpenConsole(const chtools::vm::Env& env, const chtools::Vm& vm) {
-  ASSIGN_OR_RETURN(std::optional<chtools::process::ChProcess> ch, chtools::vm::FindCh(env, vm));
-  if (!ch) return absl::FailedPreconditionError("not running (no live cloud-hypervisor)");
+absl::StatusOr<Console> OpenConsole(const chtools::vm::Env& env,
+                                    const chtools::Vm& vm) {
+  ASSIGN_OR_RETURN(std::optional<chtools::process::ChProcess> ch,
+                   chtools::vm::FindCh(env, vm));
+  if (!ch)
+    return absl::FailedPreconditionError(
+        "not running (no live cloud-hypervisor)");
   const chtools::vm::VmPaths paths = chtools::vm::PathsFor(env.config, vm.id());
   Console c;
   const std::string lock = paths.run_dir + "/console.lock";
   c.session.reset(chtools::RetryEintr([&] {
-    return ::open(lock.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    return ::open(lock.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+                  0600);
   }));
   if (!c.session.valid()) return ErrnoError(errno, "open", lock);
   if (::flock(c.session.get(), LOCK_EX | LOCK_NB) != 0) {
     if (errno == EWOULDBLOCK) {
       return absl::FailedPreconditionError(
-          "another ch-console session is attached to this console (one at a time: two would "
+          "another ch-console session is attached to this console (one at a "
+          "time: two would "
           "split its output)");
     }
     return ErrnoError(errno, "flock", lock);
   }
   if (chtools::launch::IsDirectBoot(vm)) {
-    std::unique_ptr<chtools::chapi::Client> api = env.api(paths.api_socket, absl::Seconds(5));
+    std::unique_ptr<chtools::chapi::Client> api =
+        env.api(paths.api_socket, absl::Seconds(5));
     ASSIGN_OR_RETURN(nlohmann::json info, api->Info());
     const nlohmann::json* file = nullptr;
     if (info.contains("config") && info["config"].contains("console") &&
@@ -152,9 +163,10 @@ absl::StatusOr<Console> OpenConsole(const chtools::vm::Env& env, const chtools::
       file = &info["config"]["console"]["file"];
     }
     if (file == nullptr || file->get<std::string>().empty()) {
-      std::string mode = info.contains("config") && info["config"].contains("console")
-                             ? info["config"]["console"].value("mode", "?")
-                             : "?";
+      std::string mode =
+          info.contains("config") && info["config"].contains("console")
+              ? info["config"]["console"].value("mode", "?")
+              : "?";
       return absl::FailedPreconditionError(
           absl::StrCat("console PTY not available (mode=", mode, ")"));
     }
@@ -175,13 +187,14 @@ absl::StatusOr<Console> OpenConsole(const chtools::vm::Env& env, const chtools::
   return c;
 }
 
-absl::StatusOr<int> RunTerminal(Console& console, int tty_in, int tty_out, char escape,
-                                const std::string& ref) {
+absl::StatusOr<int> RunTerminal(Console& console, int tty_in, int tty_out,
+                                char escape, const std::string& ref) {
   SignalFd sigs({SIGWINCH, SIGTERM, SIGINT, SIGHUP});
   IgnoreSigpipe no_sigpipe;
   ASSIGN_OR_RETURN(RawMode raw, RawMode::Enter(tty_in));
-  std::string hello = absl::StrCat("Connected to ", ref, " (escape sequence: ",
-                                   EscapeCharName(escape), ".)\r\n");
+  std::string hello =
+      absl::StrCat("Connected to ", ref,
+                   " (escape sequence: ", EscapeCharName(escape), ".)\r\n");
   (void)WriteAll(STDERR_FILENO, hello, "stderr");
   if (console.is_pty) CopyWindowSize(tty_in, console.fd.get());
   EscapeFilter filter(escape);
@@ -189,7 +202,9 @@ absl::StatusOr<int> RunTerminal(Console& console, int tty_in, int tty_out, char 
   int signal_seen = 0;
   bool done = false;
   while (!done) {
-    pollfd fds[3] = {{tty_in, POLLIN, 0}, {console.fd.get(), POLLIN, 0}, {sigs.get(), POLLIN, 0}};
+    pollfd fds[3] = {{tty_in, POLLIN, 0},
+                     {console.fd.get(), POLLIN, 0},
+                     {sigs.get(), POLLIN, 0}};
     if (chtools::RetryEintr([&] { return ::poll(fds, 3, -1); }) < 0) {
       result = ErrnoError(errno, "poll");
       break;
@@ -218,7 +233,8 @@ absl::StatusOr<int> RunTerminal(Console& console, int tty_in, int tty_out, char 
     }
     if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
       char buf[1024];
-      ssize_t n = chtools::RetryEintr([&] { return ::read(tty_in, buf, sizeof(buf)); });
+      ssize_t n =
+          chtools::RetryEintr([&] { return ::read(tty_in, buf, sizeof(buf)); });
       if (n <= 0) break;
       absl::string_view in(buf, static_cast<size_t>(n));
       while (!in.empty()) {
@@ -226,7 +242,8 @@ absl::StatusOr<int> RunTerminal(Console& console, int tty_in, int tty_out, char 
         size_t used = 0;
         EscapeFilter::Action a = filter.Feed(in, &send, &used);
         in.remove_prefix(used);
-        if (absl::Status s = WriteAll(console.fd.get(), send, console.path); !s.ok()) {
+        if (absl::Status s = WriteAll(console.fd.get(), send, console.path);
+            !s.ok()) {
           result = s;
           done = true;
           break;
@@ -241,14 +258,18 @@ absl::StatusOr<int> RunTerminal(Console& console, int tty_in, int tty_out, char 
       }
     }
   }
-  (void)WriteAll(STDERR_FILENO, absl::StrCat("\r\nDisconnected from ", ref, ".\r\n"), "stderr");
+  (void)WriteAll(STDERR_FILENO,
+                 absl::StrCat("\r\nDisconnected from ", ref, ".\r\n"),
+                 "stderr");
   if (!result.ok()) return result;
   return signal_seen;
 }
 
-absl::Status RunPipe(Console& console, int in, int out, std::optional<absl::Duration> timeout,
+absl::Status RunPipe(Console& console, int in, int out,
+                     std::optional<absl::Duration> timeout,
                      absl::Duration idle) {
-  const absl::Time deadline = timeout ? absl::Now() + *timeout : absl::InfiniteFuture();
+  const absl::Time deadline =
+      timeout ? absl::Now() + *timeout : absl::InfiniteFuture();
   bool in_open = true;
   absl::Time quiet_until = absl::InfiniteFuture();  // set once stdin is at EOF
   while (true) {
@@ -259,7 +280,8 @@ absl::Status RunPipe(Console& console, int in, int out, std::optional<absl::Dura
       if (left <= absl::ZeroDuration()) return absl::OkStatus();
       wait_ms = static_cast<int>(absl::ToInt64Milliseconds(left)) + 1;
     }
-    pollfd fds[2] = {{console.fd.get(), POLLIN, 0}, {in_open ? in : -1, POLLIN, 0}};
+    pollfd fds[2] = {{console.fd.get(), POLLIN, 0},
+                     {in_open ? in : -1, POLLIN, 0}};
     int r = chtools::RetryEintr([&] { return ::poll(fds, 2, wait_ms); });
     if (r < 0) return ErrnoError(errno, "poll");
     if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
@@ -270,7 +292,8 @@ absl::Status RunPipe(Console& console, int in, int out, std::optional<absl::Dura
     }
     if (in_open && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
       char buf[4096];
-      ssize_t n = chtools::RetryEintr([&] { return ::read(in, buf, sizeof(buf)); });
+      ssize_t n =
+          chtools::RetryEintr([&] { return ::read(in, buf, sizeof(buf)); });
       if (n < 0) return ErrnoError(errno, "read", "stdin");
       if (n == 0) {
         // Keep reading the answers until the console goes quiet.
@@ -278,7 +301,8 @@ absl::Status RunPipe(Console& console, int in, int out, std::optional<absl::Dura
         quiet_until = absl::Now() + idle;
         continue;
       }
-      RETURN_IF_ERROR(WriteAll(console.fd.get(), absl::string_view(buf, static_cast<size_t>(n)),
+      RETURN_IF_ERROR(WriteAll(console.fd.get(),
+                               absl::string_view(buf, static_cast<size_t>(n)),
                                console.path));
     }
   }

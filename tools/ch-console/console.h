@@ -29,21 +29,23 @@ struct Console {
 // "not running" otherwise; FailedPrecondition too while another ch-console
 // session is attached): direct boot: config.console.file of vm.info, put
 // in raw mode; firmware boot: a connection to <run_dir>/console.sock.
-absl::StatusOr<Console> OpenConsole(const chtools::vm::Env& env, const chtools::Vm& vm);
+absl::StatusOr<Console> OpenConsole(const chtools::vm::Env& env,
+                                    const chtools::Vm& vm);
 
 // Interactive session on the terminal `tty_in`/`tty_out`: raw mode (restored
 // on every way out, SIGTERM/SIGHUP/SIGINT included; SIGPIPE is ignored, so
-// a closed stdout or console is an error, not a death in raw mode), escape handling,
-// window size forwarded to a PTY console (at start and on SIGWINCH). Ends on
-// escape + '.', console EOF/EIO or a signal; returns that signal's number
-// (SIGTERM, SIGHUP, SIGINT) or 0.
-absl::StatusOr<int> RunTerminal(Console& console, int tty_in, int tty_out, char escape,
-                                const std::string& ref);
+// a closed stdout or console is an error, not a death in raw mode), escape
+// handling, window size forwarded to a PTY console (at start and on SIGWINCH).
+// Ends on escape + '.', console EOF/EIO or a signal; returns that signal's
+// number (SIGTERM, SIGHUP, SIGINT) or 0.
+absl::StatusOr<int> RunTerminal(Console& console, int tty_in, int tty_out,
+                                char escape, const std::string& ref);
 
 // Pipe mode: `in` goes to the console until its EOF, console output goes to
 // `out` until the console ends, `timeout` (from the start) passes, or, once
 // `in` is at EOF, the console has been quiet for `idle`.
-absl::Status RunPipe(Console& console, int in, int out, std::optional<absl::Duration> timeout,
+absl::Status RunPipe(Console& console, int in, int out,
+                     std::optional<absl::Duration> timeout,
                      absl::Duration idle);
 
 }  // namespace ch_console

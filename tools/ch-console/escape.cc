@@ -7,7 +7,8 @@ namespace ch_console {
 
 absl::StatusOr<char> ParseEscapeChar(absl::string_view text) {
   auto bad = [&](absl::string_view why) {
-    return absl::InvalidArgumentError(absl::StrCat("--escape-char=", text, ": ", why));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--escape-char=", text, ": ", why));
   };
   unsigned char c;
   if (text.size() == 2 && text[0] == '^') {
@@ -32,8 +33,8 @@ std::string EscapeCharName(char c) {
   return std::string(1, c);
 }
 
-EscapeFilter::Action EscapeFilter::Feed(absl::string_view in, std::string* to_console,
-                                        size_t* used) {
+EscapeFilter::Action EscapeFilter::Feed(absl::string_view in,
+                                        std::string* to_console, size_t* used) {
   for (size_t i = 0; i < in.size(); ++i) {
     char c = in[i];
     if (pending_) {

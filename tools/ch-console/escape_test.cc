@@ -21,7 +21,9 @@ TEST(ParseEscapeCharTest, CaretNotation) {
 
 TEST(ParseEscapeCharTest, Refused) {
   for (const char* bad : {"", "^1", "ab", "^@", "^J", "^M", "\x7f", "\xc3"}) {
-    EXPECT_THAT(ParseEscapeChar(bad), StatusIs(absl::StatusCode::kInvalidArgument)) << bad;
+    EXPECT_THAT(ParseEscapeChar(bad),
+                StatusIs(absl::StatusCode::kInvalidArgument))
+        << bad;
   }
 }
 

@@ -32,10 +32,12 @@
 ABSL_FLAG(std::string, escape_char, "^]",
           "Escape character on a terminal: ^X notation or one character.");
 ABSL_FLAG(std::string, timeout, "",
-          "Pipe mode: end the session after this long (e.g. 2s); default: when the console ends "
+          "Pipe mode: end the session after this long (e.g. 2s); default: when "
+          "the console ends "
           "or goes quiet after stdin's EOF.");
 ABSL_FLAG(std::string, idle, "1s",
-          "Pipe mode: after stdin's EOF, end once the console has been quiet this long.");
+          "Pipe mode: after stdin's EOF, end once the console has been quiet "
+          "this long.");
 
 namespace {
 
@@ -59,23 +61,28 @@ Example:
 
 int main(int argc, char** argv) {
   std::vector<std::string> args = chtools::InitTool(kUsage, argc, argv);
-  if (args.size() != 1) return chtools::UsageError("expected exactly one VM ref");
-  absl::StatusOr<char> escape = ch_console::ParseEscapeChar(absl::GetFlag(FLAGS_escape_char));
+  if (args.size() != 1)
+    return chtools::UsageError("expected exactly one VM ref");
+  absl::StatusOr<char> escape =
+      ch_console::ParseEscapeChar(absl::GetFlag(FLAGS_escape_char));
   if (!escape.ok()) return chtools::UsageError(escape.status().message());
   std::optional<absl::Duration> timeout;
   if (std::string t = absl::GetFlag(FLAGS_timeout); !t.empty()) {
     absl::Duration d;
     if (!absl::ParseDuration(t, &d) || d <= absl::ZeroDuration()) {
-      return chtools::UsageError(absl::StrCat("--timeout=", t, ": not a positive duration (e.g. 2s)"));
+      return chtools::UsageError(
+          absl::StrCat("--timeout=", t, ": not a positive duration (e.g. 2s)"));
     }
     timeout = d;
   }
   absl::Duration idle;
   if (std::string t = absl::GetFlag(FLAGS_idle);
       !absl::ParseDuration(t, &idle) || idle <= absl::ZeroDuration()) {
-    return chtools::UsageError(absl::StrCat("--idle=", t, ": not a positive duration (e.g. 1s)"));
+    return chtools::UsageError(
+        absl::StrCat("--idle=", t, ": not a positive duration (e.g. 1s)"));
   }
-  absl::StatusOr<chtools::ToolConfig> config = chtools::config::LoadToolConfig();
+  absl::StatusOr<chtools::ToolConfig> config =
+      chtools::config::LoadToolConfig();
   if (!config.ok()) return chtools::ExitCode(config.status());
   absl::StatusOr<std::unique_ptr<chtools::index::Index>> index =
       chtools::index::Index::Open(config->root_dir());
@@ -88,7 +95,8 @@ int main(int argc, char** argv) {
   chtools::vm::Env env;
   env.config = *config;
   env.index = index->get();
-  const std::string prefix = absl::StrCat("vm \"", vm->config().name(), "\": console: ");
+  const std::string prefix =
+      absl::StrCat("vm \"", vm->config().name(), "\": console: ");
   absl::StatusOr<ch_console::Console> console =
       ch_console::OpenConsole(env, *vm);
   if (!console.ok()) {
@@ -97,13 +105,14 @@ int main(int argc, char** argv) {
   }
   absl::Status s;
   if (::isatty(STDIN_FILENO) == 1) {
-    absl::StatusOr<int> sig =
-        ch_console::RunTerminal(*console, STDIN_FILENO, STDOUT_FILENO, *escape, ref);
+    absl::StatusOr<int> sig = ch_console::RunTerminal(
+        *console, STDIN_FILENO, STDOUT_FILENO, *escape, ref);
     // Ended by a signal: the terminal is restored; exit as 128 + signal.
     if (sig.ok() && *sig != 0) return 128 + *sig;
     s = sig.status();
   } else {
-    s = ch_console::RunPipe(*console, STDIN_FILENO, STDOUT_FILENO, timeout, idle);
+    s = ch_console::RunPipe(*console, STDIN_FILENO, STDOUT_FILENO, timeout,
+                            idle);
   }
   if (!s.ok()) {
     chtools::PrintError(absl::StrCat(prefix, s.message()));

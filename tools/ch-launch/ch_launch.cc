@@ -21,16 +21,19 @@ absl::StatusOr<Batch> Create(const chtools::vm::Env& env, const Options& o,
   std::vector<Vm> inputs;
   if (o.create.Any()) {
     if (!o.args.empty()) {
-      return chtools::UsageStatus("create takes flags or a record stream, not refs");
+      return chtools::UsageStatus(
+          "create takes flags or a record stream, not refs");
     }
     absl::StatusOr<Vm> vm = VmFromFlags(o.create);
     if (!vm.ok()) return chtools::UsageStatus(vm.status().message());
     inputs.push_back(*vm);
   } else {
-    ASSIGN_OR_RETURN(bool stream, chtools::cli::WantsStream("create", o.args, in));
+    ASSIGN_OR_RETURN(bool stream,
+                     chtools::cli::WantsStream("create", o.args, in));
     if (!stream) {
       return chtools::UsageStatus(
-          o.args.empty() ? "create needs --name and boot flags, or a record stream on stdin"
+          o.args.empty() ? "create needs --name and boot flags, or a record "
+                           "stream on stdin"
                          : "create takes flags or a record stream, not refs");
     }
     ASSIGN_OR_RETURN(chtools::Records records, chtools::cli::ReadStream(in));
@@ -42,8 +45,9 @@ absl::StatusOr<Batch> Create(const chtools::vm::Env& env, const Options& o,
   for (Vm& input : inputs) {
     std::string name = input.config().name();
     absl::Status stop = chtools::InterruptStatus("create");
-    absl::StatusOr<Vm> vm = stop.ok() ? chtools::vm::CreateVm(env, std::move(input))
-                                      : absl::StatusOr<Vm>(stop);
+    absl::StatusOr<Vm> vm = stop.ok()
+                                ? chtools::vm::CreateVm(env, std::move(input))
+                                : absl::StatusOr<Vm>(stop);
     if (vm.ok()) {
       *b.out.add_vm() = *std::move(vm);
     } else {
@@ -61,7 +65,8 @@ absl::StatusOr<Batch> Run(const chtools::vm::Env& env, const Options& o,
   if (o.command != "start" && o.command != "stop" && o.command != "rm" &&
       o.command != "debug") {
     return chtools::UsageStatus(
-        absl::StrCat("unknown command \"", o.command, "\" (create, start, stop, rm, debug)"));
+        absl::StrCat("unknown command \"", o.command,
+                     "\" (create, start, stop, rm, debug)"));
   }
   ASSIGN_OR_RETURN(std::vector<std::string> refs,
                    chtools::cli::RefsOrStream(o.command, o.args, in));

@@ -28,7 +28,8 @@ struct Options {
 // Runs the subcommand. A usage error (chtools::UsageStatus) or a malformed
 // stream (InvalidArgument) means nothing was done; otherwise the batch holds
 // the records of what succeeded and one line per failure.
-absl::StatusOr<chtools::cli::Batch> Run(const chtools::vm::Env& env, const Options& options,
+absl::StatusOr<chtools::cli::Batch> Run(const chtools::vm::Env& env,
+                                        const Options& options,
                                         const chtools::cli::Stdin& in);
 
 }  // namespace ch_launch

@@ -33,7 +33,8 @@ constexpr char kDir[] = "testdata/ch-launch";
 class ChLaunchGoldenTest : public ::testing::TestWithParam<std::string> {};
 
 void Touch(const std::string& path) {
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  std::filesystem::create_directories(
+      std::filesystem::path(path).parent_path());
   std::ofstream(path) << std::string(1 << 20, '\0');
 }
 
@@ -50,8 +51,9 @@ TEST_P(ChLaunchGoldenTest, MatchesGolden) {
   ASSERT_TRUE(made.ok() && made->exit.exited() && made->exit.code() == 0);
   std::filesystem::create_directories(T + "/root");
 
-  ASSERT_OK_AND_ASSIGN(std::string in,
-                       t::ReadFile(t::RunfilePath(absl::StrCat(kDir, "/", name, ".in.txtpb"))));
+  ASSERT_OK_AND_ASSIGN(
+      std::string in,
+      t::ReadFile(t::RunfilePath(absl::StrCat(kDir, "/", name, ".in.txtpb"))));
   in = absl::StrReplaceAll(in, {{"\"/T/", absl::StrCat("\"", T, "/")}});
   const std::string in_path = T + "/in.txtpb";
   std::ofstream(in_path) << in;
@@ -65,7 +67,8 @@ TEST_P(ChLaunchGoldenTest, MatchesGolden) {
   config.set_ch_binary("cloud-hypervisor");
   config.add_dns("8.8.8.8");
   config.add_dns("1.1.1.1");
-  ASSERT_OK_AND_ASSIGN(auto index, chtools::index::Index::Open(config.root_dir()));
+  ASSERT_OK_AND_ASSIGN(auto index,
+                       chtools::index::Index::Open(config.root_dir()));
   chtools::vm::Env env;
   env.config = config;
   env.host = {.cpus = 4, .hugepages = false};
@@ -83,7 +86,8 @@ TEST_P(ChLaunchGoldenTest, MatchesGolden) {
     vm.clear_updated_at();
   }
   std::string got = chtools::record::FormatRecords(r.out);
-  for (const std::string& e : r.errors) absl::StrAppend(&got, "# error: ", e, "\n");
+  for (const std::string& e : r.errors)
+    absl::StrAppend(&got, "# error: ", e, "\n");
   got = absl::StrReplaceAll(got, {{T, "/T"}});
 
   const std::string golden = absl::StrCat(kDir, "/", name, ".out.txtpb");
@@ -99,7 +103,8 @@ TEST_P(ChLaunchGoldenTest, MatchesGolden) {
   EXPECT_EQ(all.size(), static_cast<size_t>(r.out.vm_size()));
   std::error_code ec;
   size_t dirs = 0;
-  for (auto it = std::filesystem::directory_iterator(T + "/run/cloudhypervisor", ec);
+  for (auto it =
+           std::filesystem::directory_iterator(T + "/run/cloudhypervisor", ec);
        !ec && it != std::filesystem::directory_iterator(); ++it) {
     ++dirs;
   }

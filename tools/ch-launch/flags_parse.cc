@@ -5,21 +5,23 @@
 #include <string>
 
 #include "absl/status/status.h"
-#include "lib/record/ids.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "lib/record/ids.h"
 
 namespace ch_launch {
 
 using ::chtools::record::IsIpv4;
 
-absl::StatusOr<int64_t> ParseSize(absl::string_view flag, absl::string_view text) {
+absl::StatusOr<int64_t> ParseSize(absl::string_view flag,
+                                  absl::string_view text) {
   auto bad = [&]() {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--", flag, "=", text, ": not a size (e.g. 512M, 1G, 10GiB, or bytes)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, "=", text,
+                     ": not a size (e.g. 512M, 1G, 10GiB, or bytes)"));
   };
   std::string s = absl::AsciiStrToLower(text);
   size_t digits = 0;
@@ -33,7 +35,8 @@ absl::StatusOr<int64_t> ParseSize(absl::string_view flag, absl::string_view text
   int shift;
   if (suffix.empty()) {
     shift = 0;
-  } else if (suffix.size() == 1 && std::string("kmgtp").find(suffix[0]) != std::string::npos) {
+  } else if (suffix.size() == 1 &&
+             std::string("kmgtp").find(suffix[0]) != std::string::npos) {
     shift = 10 * (1 + static_cast<int>(std::string("kmgtp").find(suffix[0])));
   } else {
     return bad();
@@ -49,7 +52,8 @@ absl::StatusOr<chtools::NetworkConfig> ParseNicSpec(absl::string_view spec) {
   chtools::NetworkConfig nic;
   std::string gw;
   for (absl::string_view part : absl::StrSplit(spec, ',', absl::SkipEmpty())) {
-    std::pair<std::string, std::string> kv = absl::StrSplit(part, absl::MaxSplits('=', 1));
+    std::pair<std::string, std::string> kv =
+        absl::StrSplit(part, absl::MaxSplits('=', 1));
     const std::string& k = kv.first;
     const std::string& v = kv.second;
     if (v.empty()) return bad(absl::StrCat("\"", part, "\" is not key=value"));
@@ -58,21 +62,28 @@ absl::StatusOr<chtools::NetworkConfig> ParseNicSpec(absl::string_view spec) {
     } else if (k == "mac") {
       nic.set_mac(v);
     } else if (k == "netns") {
-      nic.set_netns_path(v.find('/') == std::string::npos ? "/var/run/netns/" + v : v);
+      nic.set_netns_path(
+          v.find('/') == std::string::npos ? "/var/run/netns/" + v : v);
     } else if (k == "ip") {
-      std::pair<std::string, std::string> ap = absl::StrSplit(v, absl::MaxSplits('/', 1));
+      std::pair<std::string, std::string> ap =
+          absl::StrSplit(v, absl::MaxSplits('/', 1));
       int prefix;
-      if (!IsIpv4(ap.first)) return bad(absl::StrCat("ip: \"", ap.first, "\" is not an IPv4 address"));
+      if (!IsIpv4(ap.first))
+        return bad(
+            absl::StrCat("ip: \"", ap.first, "\" is not an IPv4 address"));
       if (!absl::SimpleAtoi(ap.second, &prefix) || prefix < 1 || prefix > 32) {
-        return bad(absl::StrCat("ip: \"", v, "\" needs a prefix length 1..32 (a.b.c.d/nn)"));
+        return bad(absl::StrCat("ip: \"", v,
+                                "\" needs a prefix length 1..32 (a.b.c.d/nn)"));
       }
       nic.mutable_ipv4()->set_ip(ap.first);
       nic.mutable_ipv4()->set_prefix(prefix);
     } else if (k == "gw") {
-      if (!IsIpv4(v)) return bad(absl::StrCat("gw: \"", v, "\" is not an IPv4 address"));
+      if (!IsIpv4(v))
+        return bad(absl::StrCat("gw: \"", v, "\" is not an IPv4 address"));
       gw = v;
     } else {
-      return bad(absl::StrCat("unknown key \"", k, "\" (expected tap, mac, netns, ip, gw)"));
+      return bad(absl::StrCat("unknown key \"", k,
+                              "\" (expected tap, mac, netns, ip, gw)"));
     }
   }
   if (nic.tap().empty()) return bad("tap= is required");
@@ -85,8 +96,9 @@ absl::StatusOr<chtools::NetworkConfig> ParseNicSpec(absl::string_view spec) {
 
 bool CreateFlags::Any() const {
   return !name.empty() || !cpu.empty() || !memory.empty() || !storage.empty() ||
-         !image.empty() || !layers.empty() || !kernel.empty() || !initrd.empty() ||
-         !base.empty() || !firmware.empty() || !nics.empty() || windows;
+         !image.empty() || !layers.empty() || !kernel.empty() ||
+         !initrd.empty() || !base.empty() || !firmware.empty() ||
+         !nics.empty() || windows;
 }
 
 absl::StatusOr<chtools::Vm> VmFromFlags(const CreateFlags& f) {
@@ -96,7 +108,8 @@ absl::StatusOr<chtools::Vm> VmFromFlags(const CreateFlags& f) {
   c->set_name(f.name);
   int cpu = 2;
   if (!f.cpu.empty() && (!absl::SimpleAtoi(f.cpu, &cpu) || cpu < 1)) {
-    return absl::InvalidArgumentError(absl::StrCat("--cpu=", f.cpu, ": not a positive number"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--cpu=", f.cpu, ": not a positive number"));
   }
   c->set_cpu(cpu);
   int64_t memory = int64_t{1} << 30, storage = int64_t{10} << 30;
@@ -118,11 +131,13 @@ absl::StatusOr<chtools::Vm> VmFromFlags(const CreateFlags& f) {
   bool cloud = !f.base.empty() || !f.firmware.empty();
   if (direct && cloud) {
     return absl::InvalidArgumentError(
-        "--kernel/--initrd/--layer (direct boot) and --base/--firmware (cloud image) exclude each other");
+        "--kernel/--initrd/--layer (direct boot) and --base/--firmware (cloud "
+        "image) exclude each other");
   }
   if (direct) {
     if (f.kernel.empty() || f.initrd.empty()) {
-      return absl::InvalidArgumentError("direct boot needs both --kernel and --initrd");
+      return absl::InvalidArgumentError(
+          "direct boot needs both --kernel and --initrd");
     }
     vm.mutable_boot()->set_kernel_path(f.kernel);
     vm.mutable_boot()->set_initrd_path(f.initrd);
@@ -134,7 +149,8 @@ absl::StatusOr<chtools::Vm> VmFromFlags(const CreateFlags& f) {
     }
   } else if (cloud) {
     if (f.base.empty() || f.firmware.empty()) {
-      return absl::InvalidArgumentError("a cloud image needs both --base and --firmware");
+      return absl::InvalidArgumentError(
+          "a cloud image needs both --base and --firmware");
     }
     vm.mutable_boot()->set_firmware_path(f.firmware);
     chtools::StorageConfig* s = vm.add_storage();
@@ -143,7 +159,8 @@ absl::StatusOr<chtools::Vm> VmFromFlags(const CreateFlags& f) {
     s->set_serial("cocoon-base");
   } else {
     return absl::InvalidArgumentError(
-        "say how the VM boots: --kernel + --initrd [--layer ...], or --base + --firmware");
+        "say how the VM boots: --kernel + --initrd [--layer ...], or --base + "
+        "--firmware");
   }
   for (const std::string& spec : f.nics) {
     absl::StatusOr<chtools::NetworkConfig> n = ParseNicSpec(spec);

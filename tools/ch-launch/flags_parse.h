@@ -16,7 +16,8 @@ namespace ch_launch {
 // Bytes of a size with an optional binary suffix k/m/g/t/p (case-insensitive,
 // optionally followed by "i" and/or "b"); a bare number is bytes: "1G" ->
 // 1073741824. InvalidArgument naming `flag` otherwise (or on overflow).
-absl::StatusOr<int64_t> ParseSize(absl::string_view flag, absl::string_view text);
+absl::StatusOr<int64_t> ParseSize(absl::string_view flag,
+                                  absl::string_view text);
 
 // A NIC from "key=value" pairs joined by ',': tap (required), mac, netns (a
 // path, or a name under /var/run/netns), ip=<a.b.c.d>/<prefix>, gw (needs

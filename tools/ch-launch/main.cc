@@ -38,23 +38,31 @@
 #include "tools/ch-launch/ch_launch.h"
 
 ABSL_FLAG(std::string, name, "", "create: VM name.");
-ABSL_FLAG(std::string, cpu, "", "create: vCPUs (default 2; at most the host's CPUs).");
-ABSL_FLAG(std::string, memory, "", "create: guest memory, e.g. 1G (default 1G, at least 512M).");
-ABSL_FLAG(std::string, storage, "", "create: COW disk size, e.g. 20G (default 10G, at least 10G).");
-ABSL_FLAG(std::string, image, "", "create: image reference to record (informational).");
+ABSL_FLAG(std::string, cpu, "",
+          "create: vCPUs (default 2; at most the host's CPUs).");
+ABSL_FLAG(std::string, memory, "",
+          "create: guest memory, e.g. 1G (default 1G, at least 512M).");
+ABSL_FLAG(std::string, storage, "",
+          "create: COW disk size, e.g. 20G (default 10G, at least 10G).");
+ABSL_FLAG(std::string, image, "",
+          "create: image reference to record (informational).");
 ABSL_FLAG(std::string, kernel, "", "create: kernel for direct boot.");
 ABSL_FLAG(std::string, initrd, "", "create: initramfs for direct boot.");
 ABSL_FLAG(std::string, base, "", "create: base qcow2 of a cloud image.");
-ABSL_FLAG(std::string, firmware, "", "create: UEFI firmware of a cloud image (CLOUDHV.fd).");
-ABSL_FLAG(bool, windows, false, "create: Windows guest (cloud image, no cidata, kvm_hyperv=on).");
-ABSL_FLAG(std::string, timeout, "",
-          "stop/rm: wait this long for an ACPI shutdown before escalating (e.g. 10s; "
-          "default: the config's stop timeout, 30s).");
+ABSL_FLAG(std::string, firmware, "",
+          "create: UEFI firmware of a cloud image (CLOUDHV.fd).");
+ABSL_FLAG(bool, windows, false,
+          "create: Windows guest (cloud image, no cidata, kvm_hyperv=on).");
+ABSL_FLAG(
+    std::string, timeout, "",
+    "stop/rm: wait this long for an ACPI shutdown before escalating (e.g. 10s; "
+    "default: the config's stop timeout, 30s).");
 ABSL_FLAG(bool, force, false, "rm: stop a running VM first.");
 
 namespace {
 
-constexpr char kUsage[] = R"(ch-launch: the Cloud Hypervisor process lifecycle of VMs.
+constexpr char kUsage[] =
+    R"(ch-launch: the Cloud Hypervisor process lifecycle of VMs.
 
 Usage:
   ch-launch create --name N [--cpu C --memory M --storage S] \
@@ -78,7 +86,8 @@ Example:
 
 // --layer and --nic repeat, which Abseil flags do not: take them out of argv
 // before the flags are parsed.
-std::vector<char*> TakeRepeated(int argc, char** argv, std::vector<std::string>& layers,
+std::vector<char*> TakeRepeated(int argc, char** argv,
+                                std::vector<std::string>& layers,
                                 std::vector<std::string>& nics, bool& missing) {
   std::vector<char*> rest;
   for (int i = 0; i < argc; ++i) {
@@ -89,7 +98,8 @@ std::vector<char*> TakeRepeated(int argc, char** argv, std::vector<std::string>&
     }
     std::vector<std::string>* into = nullptr;
     std::string value;
-    for (auto [flag, vec] : {std::pair{"layer", &layers}, std::pair{"nic", &nics}}) {
+    for (auto [flag, vec] :
+         {std::pair{"layer", &layers}, std::pair{"nic", &nics}}) {
       for (const std::string& dash : {std::string("--"), std::string("-")}) {
         std::string f = dash + flag;
         if (a == f) {
@@ -123,7 +133,9 @@ int main(int argc, char** argv) {
   std::vector<std::string> args =
       chtools::InitTool(kUsage, static_cast<int>(rest.size()), rest.data());
   if (missing) return chtools::UsageError("--layer and --nic need a value");
-  if (args.empty()) return chtools::UsageError("missing command (create, start, stop, rm, debug)");
+  if (args.empty())
+    return chtools::UsageError(
+        "missing command (create, start, stop, rm, debug)");
 
   // Paths typed on the command line are relative to this directory; the
   // record must hold them absolute (start may run anywhere).
@@ -154,28 +166,34 @@ int main(int argc, char** argv) {
   if (std::string t = absl::GetFlag(FLAGS_timeout); !t.empty()) {
     absl::Duration d;
     if (!absl::ParseDuration(t, &d) || d < absl::ZeroDuration()) {
-      return chtools::UsageError(absl::StrCat("--timeout=", t, ": not a duration (e.g. 10s)"));
+      return chtools::UsageError(
+          absl::StrCat("--timeout=", t, ": not a duration (e.g. 10s)"));
     }
     o.timeout = d;
   }
   if (o.command != "create" && o.create.Any()) {
-    return chtools::UsageError(absl::StrCat("create flags given to ", o.command));
+    return chtools::UsageError(
+        absl::StrCat("create flags given to ", o.command));
   }
   if (o.timeout && o.command != "stop" && o.command != "rm") {
-    return chtools::UsageError(absl::StrCat("--timeout applies to stop and rm, not ", o.command));
+    return chtools::UsageError(
+        absl::StrCat("--timeout applies to stop and rm, not ", o.command));
   }
   if (o.force && o.command != "rm") {
-    return chtools::UsageError(absl::StrCat("--force applies to rm, not ", o.command));
+    return chtools::UsageError(
+        absl::StrCat("--force applies to rm, not ", o.command));
   }
 
-  absl::StatusOr<chtools::ToolConfig> config = chtools::config::LoadToolConfig();
+  absl::StatusOr<chtools::ToolConfig> config =
+      chtools::config::LoadToolConfig();
   if (!config.ok()) return chtools::ExitCode(config.status());
   // A relative CH path must keep working from CH's own cwd and in the saved
   // command line.
   if (const std::string& ch = config->ch_binary();
       ch.find('/') != std::string::npos && ch[0] != '/') {
     std::error_code ec;
-    config->set_ch_binary(std::filesystem::absolute(ch, ec).lexically_normal().string());
+    config->set_ch_binary(
+        std::filesystem::absolute(ch, ec).lexically_normal().string());
   }
   absl::StatusOr<std::unique_ptr<chtools::index::Index>> index =
       chtools::index::Index::Open(config->root_dir());
@@ -185,7 +203,8 @@ int main(int argc, char** argv) {
   env.config = *config;
   env.host = chtools::vm::ReadHostFacts();
   env.index = index->get();
-  chtools::cli::Stdin in = chtools::cli::FromFd(STDIN_FILENO, ::isatty(STDIN_FILENO) == 1);
+  chtools::cli::Stdin in =
+      chtools::cli::FromFd(STDIN_FILENO, ::isatty(STDIN_FILENO) == 1);
   absl::StatusOr<chtools::cli::Batch> batch = ch_launch::Run(env, o, in);
   if (!batch.ok()) return chtools::ExitCode(batch.status());
   chtools::cli::Sink out(STDOUT_FILENO);

@@ -31,56 +31,65 @@ using chtools::Vm;
 using chtools::cli::Batch;
 using chtools::snapshot::Store;
 
-std::string SnapError(absl::string_view ref, absl::string_view op, const absl::Status& s) {
-  if (absl::StartsWith(s.message(), "snapshot \"") || absl::StartsWith(s.message(), "vm \"")) {
+std::string SnapError(absl::string_view ref, absl::string_view op,
+                      const absl::Status& s) {
+  if (absl::StartsWith(s.message(), "snapshot \"") ||
+      absl::StartsWith(s.message(), "vm \"")) {
     return std::string(s.message());
   }
   return absl::StrCat("snapshot \"", ref, "\": ", op, ": ", s.message());
 }
 
 // Progress on stderr: bytes, rate, ETA; only when stderr is a terminal.
-std::function<void(uint64_t, uint64_t)> Progress(bool on, const std::string& what) {
+std::function<void(uint64_t, uint64_t)> Progress(bool on,
+                                                 const std::string& what) {
   if (!on) return nullptr;
   const absl::Time start = absl::Now();
-  return [start, what, last = absl::InfinitePast()](uint64_t done, uint64_t total) mutable {
+  return [start, what, last = absl::InfinitePast()](uint64_t done,
+                                                    uint64_t total) mutable {
     absl::Time now = absl::Now();
     if (now - last < absl::Milliseconds(200) && done < total) return;
     last = now;
     double secs = absl::ToDoubleSeconds(now - start);
     double rate = secs > 0 ? done / secs : 0;
     double eta = rate > 0 && total > done ? (total - done) / rate : 0;
-    std::fprintf(stderr, "\r%s: %.1f / %.1f MiB, %.1f MiB/s, ETA %.0fs   %s", what.c_str(),
-                 done / 1048576.0, total / 1048576.0, rate / 1048576.0, eta,
-                 done >= total ? "\n" : "");
+    std::fprintf(stderr, "\r%s: %.1f / %.1f MiB, %.1f MiB/s, ETA %.0fs   %s",
+                 what.c_str(), done / 1048576.0, total / 1048576.0,
+                 rate / 1048576.0, eta, done >= total ? "\n" : "");
     std::fflush(stderr);
   };
 }
 
-chtools::archive::WriteOptions WriteOpts(const Options& o, const std::string& what) {
+chtools::archive::WriteOptions WriteOpts(const Options& o,
+                                         const std::string& what) {
   chtools::archive::WriteOptions w;
-  w.compression =
-      o.zstd ? chtools::archive::Compression::kZstd : chtools::archive::Compression::kNone;
+  w.compression = o.zstd ? chtools::archive::Compression::kZstd
+                         : chtools::archive::Compression::kNone;
   w.progress = Progress(o.progress, what);
   return w;
 }
 
 // Writes an archive to `o.output`: "-" is stdout; a file is made next to its
 // final name and renamed into place, so a failure leaves no half archive.
-absl::Status WriteArchiveTo(const Options& o, const Io& io, const Snapshot& record, int dirfd) {
+absl::Status WriteArchiveTo(const Options& o, const Io& io,
+                            const Snapshot& record, int dirfd) {
   const std::string what = absl::StrCat("snapshot ", record.id());
   if (o.output == "-") {
     if (io.stdout_is_tty) {
-      return chtools::UsageStatus("refusing to write an archive to a terminal (use -o FILE)");
+      return chtools::UsageStatus(
+          "refusing to write an archive to a terminal (use -o FILE)");
     }
-    return chtools::archive::WriteSnapshotArchive(io.stdout_fd, record, dirfd, WriteOpts(o, what));
+    return chtools::archive::WriteSnapshotArchive(io.stdout_fd, record, dirfd,
+                                                  WriteOpts(o, what));
   }
   std::string tmp = o.output + ".tmp-XXXXXX";
   chtools::UniqueFd fd(::mkostemp(tmp.data(), O_CLOEXEC));
   if (!fd.valid()) return chtools::ErrnoError(errno, "create", tmp);
   absl::Cleanup drop = [&] { ::unlink(tmp.c_str()); };
-  if (::fchmod(fd.get(), 0600) != 0) return chtools::ErrnoError(errno, "fchmod", tmp);
-  RETURN_IF_ERROR(
-      chtools::archive::WriteSnapshotArchive(fd.get(), record, dirfd, WriteOpts(o, what)));
+  if (::fchmod(fd.get(), 0600) != 0)
+    return chtools::ErrnoError(errno, "fchmod", tmp);
+  RETURN_IF_ERROR(chtools::archive::WriteSnapshotArchive(
+      fd.get(), record, dirfd, WriteOpts(o, what)));
   if (::fsync(fd.get()) != 0) return chtools::ErrnoError(errno, "fsync", tmp);
   RETURN_IF_ERROR(fd.Close());
   // Never over an existing file: link() fails if the name is taken.
@@ -90,15 +99,16 @@ absl::Status WriteArchiveTo(const Options& o, const Io& io, const Snapshot& reco
   return absl::OkStatus();
 }
 
-absl::StatusOr<Batch> Save(const chtools::vm::Env& env, const Store& store, const Options& o,
-                           const Io& io) {
+absl::StatusOr<Batch> Save(const chtools::vm::Env& env, const Store& store,
+                           const Options& o, const Io& io) {
   ASSIGN_OR_RETURN(std::vector<std::string> refs,
                    chtools::cli::RefsOrStream("save", o.args, io.in));
   if (!o.output.empty() && refs.size() != 1) {
     return chtools::UsageStatus("save -o takes exactly one VM");
   }
   if (!o.name.empty() && refs.size() > 1) {
-    return chtools::UsageStatus("--name names one snapshot: save one VM at a time with it");
+    return chtools::UsageStatus(
+        "--name names one snapshot: save one VM at a time with it");
   }
   if (!o.name.empty()) {
     if (absl::Status s = chtools::record::IsValidName(o.name)
@@ -106,7 +116,8 @@ absl::StatusOr<Batch> Save(const chtools::vm::Env& env, const Store& store, cons
                              : absl::InvalidArgumentError("");
         !s.ok()) {
       return chtools::UsageStatus(absl::StrCat(
-          "--name=", o.name, ": must match ^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$ and not be an id"));
+          "--name=", o.name,
+          ": must match ^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$ and not be an id"));
     }
   }
   Batch b;
@@ -120,13 +131,15 @@ absl::StatusOr<Batch> Save(const chtools::vm::Env& env, const Store& store, cons
     if (!seen.insert(*id).second) continue;
     absl::StatusOr<Vm> rec = env.index->Get(*id);
     const std::string name = rec.ok() ? rec->config().name() : ref;
-    chtools::vm::CaptureOptions copts{.name = o.name, .description = o.description};
+    chtools::vm::CaptureOptions copts{.name = o.name,
+                                      .description = o.description};
     absl::StatusOr<Snapshot> snap;
     if (o.output.empty()) {
-      snap = chtools::vm::CaptureVm(env, store, *id, copts, /*record_on_vm=*/true,
-                                     [&](chtools::vm::Captured& c) {
-                                       return store.Publish(c.dir, c.record);
-                                     });
+      snap =
+          chtools::vm::CaptureVm(env, store, *id, copts, /*record_on_vm=*/true,
+                                 [&](chtools::vm::Captured& c) {
+                                   return store.Publish(c.dir, c.record);
+                                 });
     } else {
       // Straight into an archive: nothing is kept in the store.
       snap = chtools::vm::CaptureVm(
@@ -147,23 +160,28 @@ absl::StatusOr<Batch> Save(const chtools::vm::Env& env, const Store& store, cons
 
 // Snapshot refs from argv or the snapshot (else vm: its snapshot_ids) records
 // of the stream.
-absl::StatusOr<std::vector<std::string>> SnapRefs(const Options& o, const Io& io) {
-  ASSIGN_OR_RETURN(bool stream, chtools::cli::WantsStream(o.verb, o.args, io.in));
+absl::StatusOr<std::vector<std::string>> SnapRefs(const Options& o,
+                                                  const Io& io) {
+  ASSIGN_OR_RETURN(bool stream,
+                   chtools::cli::WantsStream(o.verb, o.args, io.in));
   if (!stream) {
     if (o.args.empty()) {
-      return chtools::UsageStatus(
-          absl::StrCat(o.verb, " needs snapshot refs (id, name or id prefix) or a stream"));
+      return chtools::UsageStatus(absl::StrCat(
+          o.verb, " needs snapshot refs (id, name or id prefix) or a stream"));
     }
     return o.args;
   }
   ASSIGN_OR_RETURN(Records r, chtools::cli::ReadStream(io.in));
   std::vector<std::string> refs;
-  for (const Snapshot& s : r.snapshot()) refs.push_back(s.id().empty() ? s.name() : s.id());
+  for (const Snapshot& s : r.snapshot())
+    refs.push_back(s.id().empty() ? s.name() : s.id());
   return refs;
 }
 
-absl::StatusOr<Batch> Ls(const chtools::vm::Env& env, const Store& store, const Options& o) {
-  if (!o.args.empty()) return chtools::UsageStatus("ls takes no arguments (filter with --vm)");
+absl::StatusOr<Batch> Ls(const chtools::vm::Env& env, const Store& store,
+                         const Options& o) {
+  if (!o.args.empty())
+    return chtools::UsageStatus("ls takes no arguments (filter with --vm)");
   std::string vm_id;
   if (!o.vm.empty()) ASSIGN_OR_RETURN(vm_id, env.index->Resolve(o.vm));
   ASSIGN_OR_RETURN(std::vector<Snapshot> all, store.List());
@@ -175,8 +193,8 @@ absl::StatusOr<Batch> Ls(const chtools::vm::Env& env, const Store& store, const 
   return b;
 }
 
-absl::StatusOr<Batch> GetOrRm(const chtools::vm::Env& env, const Store& store, const Options& o,
-                              const Io& io) {
+absl::StatusOr<Batch> GetOrRm(const chtools::vm::Env& env, const Store& store,
+                              const Options& o, const Io& io) {
   ASSIGN_OR_RETURN(std::vector<std::string> refs, SnapRefs(o, io));
   Batch b;
   std::set<std::string> seen;
@@ -213,20 +231,26 @@ absl::StatusOr<Batch> GetOrRm(const chtools::vm::Env& env, const Store& store, c
   return b;
 }
 
-absl::StatusOr<Batch> Export(const Store& store, const Options& o, const Io& io) {
-  if (o.args.size() != 1) return chtools::UsageStatus("export takes one snapshot ref");
-  if (o.output.empty()) return chtools::UsageStatus("export needs -o FILE (or -o - for stdout)");
+absl::StatusOr<Batch> Export(const Store& store, const Options& o,
+                             const Io& io) {
+  if (o.args.size() != 1)
+    return chtools::UsageStatus("export takes one snapshot ref");
+  if (o.output.empty())
+    return chtools::UsageStatus("export needs -o FILE (or -o - for stdout)");
   Batch b;
   absl::StatusOr<std::string> id = store.Resolve(o.args[0]);
-  absl::StatusOr<Snapshot> s = id.ok() ? store.Get(*id) : absl::StatusOr<Snapshot>(id.status());
+  absl::StatusOr<Snapshot> s =
+      id.ok() ? store.Get(*id) : absl::StatusOr<Snapshot>(id.status());
   if (!s.ok()) {
     b.errors.push_back(SnapError(o.args[0], "export", s.status()));
     return b;
   }
-  chtools::UniqueFd dir(::open(s->data_dir().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  chtools::UniqueFd dir(
+      ::open(s->data_dir().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dir.valid()) {
     b.errors.push_back(
-        SnapError(o.args[0], "export", chtools::ErrnoError(errno, "open", s->data_dir())));
+        SnapError(o.args[0], "export",
+                  chtools::ErrnoError(errno, "open", s->data_dir())));
     return b;
   }
   Snapshot clean = *s;
@@ -240,13 +264,17 @@ absl::StatusOr<Batch> Export(const Store& store, const Options& o, const Io& io)
   return b;
 }
 
-absl::StatusOr<Batch> Import(const Store& store, const Options& o, const Io& io) {
-  if (o.args.size() > 1) return chtools::UsageStatus("import takes one archive (FILE or -)");
+absl::StatusOr<Batch> Import(const Store& store, const Options& o,
+                             const Io& io) {
+  if (o.args.size() > 1)
+    return chtools::UsageStatus("import takes one archive (FILE or -)");
   std::string source = o.args.empty() ? "-" : o.args[0];
   chtools::UniqueFd file;
   int in_fd = -1;
   if (source == "-") {
-    if (io.in.is_tty) return chtools::UsageStatus("import reads an archive: stdin is a terminal");
+    if (io.in.is_tty)
+      return chtools::UsageStatus(
+          "import reads an archive: stdin is a terminal");
     in_fd = 0;
   } else {
     file.reset(::open(source.c_str(), O_RDONLY | O_CLOEXEC));
@@ -256,12 +284,14 @@ absl::StatusOr<Batch> Import(const Store& store, const Options& o, const Io& io)
   // Staged under a fresh id; the archive's record says which id it becomes.
   Batch b;
   const std::string name = source == "-" ? "<stdin>" : source;
-  absl::StatusOr<chtools::snapshot::TempDir> stage = store.NewTemp(chtools::record::NewId());
+  absl::StatusOr<chtools::snapshot::TempDir> stage =
+      store.NewTemp(chtools::record::NewId());
   if (!stage.ok()) return stage.status();
   absl::StatusOr<Snapshot> rec = chtools::archive::ExtractSnapshotArchive(
       in_fd, name, stage->fd(), chtools::archive::ReadLimits());
   if (!rec.ok()) {
-    b.errors.push_back(absl::StrCat(name, ": import: ", rec.status().message()));
+    b.errors.push_back(
+        absl::StrCat(name, ": import: ", rec.status().message()));
     return b;
   }
   // Under its own id (the staging dir is renamed by Publish).
@@ -272,9 +302,10 @@ absl::StatusOr<Batch> Import(const Store& store, const Options& o, const Io& io)
   }
   // Move the staged files into a temp dir named for the id.
   for (const chtools::SnapshotFile& f : rec->files()) {
-    if (::renameat(stage->fd(), f.name().c_str(), target->fd(), f.name().c_str()) != 0) {
-      b.errors.push_back(SnapError(rec->id(), "import",
-                                   chtools::ErrnoError(errno, "rename", f.name())));
+    if (::renameat(stage->fd(), f.name().c_str(), target->fd(),
+                   f.name().c_str()) != 0) {
+      b.errors.push_back(SnapError(
+          rec->id(), "import", chtools::ErrnoError(errno, "rename", f.name())));
       return b;
     }
   }
@@ -289,13 +320,15 @@ absl::StatusOr<Batch> Import(const Store& store, const Options& o, const Io& io)
 
 }  // namespace
 
-absl::StatusOr<Batch> Run(const chtools::vm::Env& env, const Store& store, const Options& o,
-                          const Io& io) {
+absl::StatusOr<Batch> Run(const chtools::vm::Env& env, const Store& store,
+                          const Options& o, const Io& io) {
   const std::string& v = o.verb;
-  if (v != "save" && v != "ls" && v != "get" && v != "rm" && v != "export" && v != "import") {
+  if (v != "save" && v != "ls" && v != "get" && v != "rm" && v != "export" &&
+      v != "import") {
     return chtools::UsageStatus(
         v.empty() ? "missing verb: save, ls, get, rm, export or import"
-                  : absl::StrCat("unknown verb \"", v, "\" (save, ls, get, rm, export, import)"));
+                  : absl::StrCat("unknown verb \"", v,
+                                 "\" (save, ls, get, rm, export, import)"));
   }
   if ((!o.name.empty() || !o.description.empty()) && v != "save") {
     return chtools::UsageStatus("--name and --description apply to save only");
@@ -304,9 +337,11 @@ absl::StatusOr<Batch> Run(const chtools::vm::Env& env, const Store& store, const
     return chtools::UsageStatus("-o applies to save and export only");
   }
   if (o.zstd && o.output.empty()) {
-    return chtools::UsageStatus("--compress applies to archives (save -o, export -o)");
+    return chtools::UsageStatus(
+        "--compress applies to archives (save -o, export -o)");
   }
-  if (!o.vm.empty() && v != "ls") return chtools::UsageStatus("--vm applies to ls only");
+  if (!o.vm.empty() && v != "ls")
+    return chtools::UsageStatus("--vm applies to ls only");
   if (v == "save") return Save(env, store, o, io);
   if (v == "ls") return Ls(env, store, o);
   if (v == "export") return Export(store, o, io);

@@ -31,10 +31,13 @@
 #include "lib/vm/host.h"
 #include "tools/ch-snapshot/ch_snapshot.h"
 
-ABSL_FLAG(std::string, name, "", "save: snapshot name (unique; not an id or id prefix).");
+ABSL_FLAG(std::string, name, "",
+          "save: snapshot name (unique; not an id or id prefix).");
 ABSL_FLAG(std::string, description, "", "save: free text.");
-ABSL_FLAG(std::string, o, "", "save/export: write an archive to FILE (\"-\": stdout).");
-ABSL_FLAG(std::string, vm, "", "ls: only snapshots of this VM (id, name or id prefix).");
+ABSL_FLAG(std::string, o, "",
+          "save/export: write an archive to FILE (\"-\": stdout).");
+ABSL_FLAG(std::string, vm, "",
+          "ls: only snapshots of this VM (id, name or id prefix).");
 ABSL_FLAG(std::string, compress, "none", "Archives: none or zstd.");
 
 namespace {
@@ -63,7 +66,9 @@ Example:
 
 int main(int argc, char** argv) {
   std::vector<std::string> args = chtools::InitTool(kUsage, argc, argv);
-  if (args.empty()) return chtools::UsageError("missing verb (save, ls, get, rm, export, import)");
+  if (args.empty())
+    return chtools::UsageError(
+        "missing verb (save, ls, get, rm, export, import)");
   ch_snapshot::Options o;
   o.verb = args[0];
   o.args.assign(args.begin() + 1, args.end());
@@ -73,12 +78,14 @@ int main(int argc, char** argv) {
   o.vm = absl::GetFlag(FLAGS_vm);
   const std::string compress = absl::GetFlag(FLAGS_compress);
   if (compress != "none" && compress != "zstd") {
-    return chtools::UsageError(absl::StrCat("--compress=", compress, ": expected none or zstd"));
+    return chtools::UsageError(
+        absl::StrCat("--compress=", compress, ": expected none or zstd"));
   }
   o.zstd = compress == "zstd";
   o.progress = ::isatty(STDERR_FILENO) == 1;
 
-  absl::StatusOr<chtools::ToolConfig> config = chtools::config::LoadToolConfig();
+  absl::StatusOr<chtools::ToolConfig> config =
+      chtools::config::LoadToolConfig();
   if (!config.ok()) return chtools::ExitCode(config.status());
   absl::StatusOr<std::unique_ptr<chtools::index::Index>> index =
       chtools::index::Index::Open(config->root_dir());
@@ -91,10 +98,12 @@ int main(int argc, char** argv) {
   env.config = *config;
   env.host = chtools::vm::ReadHostFacts();
   env.index = index->get();
-  ch_snapshot::Io io{.in = chtools::cli::FromFd(STDIN_FILENO, ::isatty(STDIN_FILENO) == 1),
-                     .stdout_fd = STDOUT_FILENO,
-                     .stdout_is_tty = ::isatty(STDOUT_FILENO) == 1};
-  absl::StatusOr<chtools::cli::Batch> batch = ch_snapshot::Run(env, **store, o, io);
+  ch_snapshot::Io io{
+      .in = chtools::cli::FromFd(STDIN_FILENO, ::isatty(STDIN_FILENO) == 1),
+      .stdout_fd = STDOUT_FILENO,
+      .stdout_is_tty = ::isatty(STDOUT_FILENO) == 1};
+  absl::StatusOr<chtools::cli::Batch> batch =
+      ch_snapshot::Run(env, **store, o, io);
   if (!batch.ok()) return chtools::ExitCode(batch.status());
   chtools::cli::Sink out(STDOUT_FILENO);
   int rc = chtools::cli::Finish(*batch, out);
