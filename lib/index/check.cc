@@ -13,8 +13,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "lib/base/errno.h"
 #include "lib/base/status_macros.h"
 #include "lib/fs/atomic_file.h"
@@ -28,9 +28,7 @@ using ::chtools::fs::FileLock;
 using ::chtools::fs::FsyncDir;
 namespace {
 
-const char* StateName(Vm::State s) {
-  return Vm::State_Name(s).c_str();
-}
+const char* StateName(Vm::State s) { return Vm::State_Name(s).c_str(); }
 
 bool PathExists(const std::string& path) {
   struct stat st;
@@ -41,7 +39,8 @@ bool PathExists(const std::string& path) {
 std::optional<std::string> TempFileId(absl::string_view entry) {
   if (entry.size() < 1 + 16 + 8 || entry[0] != '.') return std::nullopt;
   absl::string_view id = entry.substr(1, 16);
-  if (!record::IsValidId(id) || !absl::StartsWith(entry.substr(17), ".pb.tmp-")) {
+  if (!record::IsValidId(id) ||
+      !absl::StartsWith(entry.substr(17), ".pb.tmp-")) {
     return std::nullopt;
   }
   return std::string(id);
@@ -123,8 +122,7 @@ class Checker {
           }
         }
         Add("stale-temp", id.value_or(""), path,
-            "leftover of an interrupted record write",
-            repair_ && Unlink(path));
+            "leftover of an interrupted record write", repair_ && Unlink(path));
         if (lock.has_value()) ReleaseLock(lock, *id, existed);
         continue;
       }
@@ -144,9 +142,10 @@ class Checker {
       ASSIGN_OR_RETURN(std::optional<FileLock> lock,
                        TryLock(std::string(id), &existed));
       if (!lock.has_value()) continue;
-      std::string detail = vm.ok() ? absl::StrCat("record id \"", (*vm)->id(),
-                                                  "\" differs from the file name")
-                                   : std::string(vm.status().message());
+      std::string detail = vm.ok()
+                               ? absl::StrCat("record id \"", (*vm)->id(),
+                                              "\" differs from the file name")
+                               : std::string(vm.status().message());
       Add("bad-record", id, path, detail, repair_ && Quarantine(dir, e));
       ReleaseLock(lock, std::string(id), existed);
     }
@@ -208,7 +207,8 @@ class Checker {
 
   absl::Status CheckRecordNames() {
     std::map<std::string, std::vector<std::string>> by_name;
-    for (const auto& [id, vm] : records_) by_name[vm.config().name()].push_back(id);
+    for (const auto& [id, vm] : records_)
+      by_name[vm.config().name()].push_back(id);
     for (const auto& [name, ids] : by_name) {
       auto claim = claims_.find(name);
       for (const std::string& id : ids) {
@@ -223,7 +223,8 @@ class Checker {
         }
         ASSIGN_OR_RETURN(std::optional<FileLock> lock, store_.TryLock(id));
         if (!lock.has_value()) continue;
-        ASSIGN_OR_RETURN(std::optional<std::string> link, store_.ReadName(name));
+        ASSIGN_OR_RETURN(std::optional<std::string> link,
+                         store_.ReadName(name));
         if (link == id && store_.NameIsValid(name, id)) continue;  // fixed
         bool repaired = false;
         if (repair_) repaired = store_.ClaimName(name, id, {}).ok();
@@ -277,8 +278,8 @@ class Checker {
       }
       Add("stale-creating", id, path,
           absl::StrCat("vm \"", now->config().name(),
-                       "\" has been creating since ",
-                       FormatRecordTime(written), " and nothing works on it"),
+                       "\" has been creating since ", FormatRecordTime(written),
+                       " and nothing works on it"),
           repaired);
     }
     for (const std::string& id : gone) records_.erase(id);
@@ -293,15 +294,16 @@ class Checker {
       return entries.status();
     }
     absl::flat_hash_set<std::string> used;
-    for (const auto& [id, vm] : records_) used.insert(run ? vm.run_dir() : vm.log_dir());
+    for (const auto& [id, vm] : records_)
+      used.insert(run ? vm.run_dir() : vm.log_dir());
     for (const std::string& e : *entries) {
       std::string path = parent + "/" + e;
       if (e == "db" || records_.contains(e) || used.contains(path)) continue;
       // An operation holds it (a create between its dirs and its record).
       if (ctx_.is_busy && ctx_.is_busy(e)) continue;
-      Add(run ? "orphan-run-dir" : "orphan-log-dir", record::IsValidId(e) ? e : "",
-          path, "no record refers to this directory (ch-gc removes it)",
-          false);
+      Add(run ? "orphan-run-dir" : "orphan-log-dir",
+          record::IsValidId(e) ? e : "", path,
+          "no record refers to this directory (ch-gc removes it)", false);
     }
     return absl::OkStatus();
   }
@@ -333,10 +335,10 @@ class Checker {
       bool alive = ctx_.is_alive(vm);
       bool running = vm.state() == Vm::RUNNING;
       if (alive == running) continue;
-      std::string detail =
-          running ? "recorded RUNNING but no live CH process"
-                  : absl::StrCat("a live CH process but recorded ",
-                                 StateName(vm.state()));
+      std::string detail = running
+                               ? "recorded RUNNING but no live CH process"
+                               : absl::StrCat("a live CH process but recorded ",
+                                              StateName(vm.state()));
       bool repaired = false;
       if (repair_) {
         absl::StatusOr<Vm> updated = index.Update(id, [&](Vm& v) {
@@ -361,8 +363,8 @@ class Checker {
   bool repair_;
   const CheckContext& ctx_;
   std::vector<Finding> findings_;
-  std::map<std::string, Vm> records_;                       // id -> record
-  absl::flat_hash_map<std::string, std::string> claims_;   // valid name -> id
+  std::map<std::string, Vm> records_;                     // id -> record
+  absl::flat_hash_map<std::string, std::string> claims_;  // valid name -> id
 };
 
 }  // namespace

@@ -88,9 +88,9 @@ struct CheckContext {
 //                     stopped_at set) or a live process but not RUNNING
 //                     (repair: RUNNING).
 inline constexpr absl::string_view kFindingKinds[] = {
-    "dangling-name",   "unclaimed-name",  "duplicate-name", "bad-record",
-    "stale-temp",      "orphan-lock",     "stale-creating", "missing-run-dir",
-    "missing-log-dir", "orphan-run-dir",  "orphan-log-dir", "state-mismatch"};
+    "dangling-name",   "unclaimed-name", "duplicate-name", "bad-record",
+    "stale-temp",      "orphan-lock",    "stale-creating", "missing-run-dir",
+    "missing-log-dir", "orphan-run-dir", "orphan-log-dir", "state-mismatch"};
 
 // Writers (Reserve, Update, PutAll, Delete) take the locks of the VMs they
 // change, waiting at most 60 s (DeadlineExceeded "lock <path>: still held by
@@ -100,7 +100,8 @@ class Index {
   // Opens the registry under <root_dir>/cloudhypervisor/db, creating what is
   // missing (root_dir included) with owner-only modes. FailedPrecondition
   // "<path>: not a directory" when root_dir is something else.
-  static absl::StatusOr<std::unique_ptr<Index>> Open(absl::string_view root_dir);
+  static absl::StatusOr<std::unique_ptr<Index>> Open(
+      absl::string_view root_dir);
 
   // Stores `vm` (state CREATING expected; id and config.name set) and claims
   // its name. AlreadyExists `vm "web": name already used by <id>` /

@@ -28,13 +28,15 @@ absl::Status Index::PutAll(const std::vector<Vm>& vms) {
   for (size_t i = 0; i < n; ++i) {
     std::string where = absl::StrCat("vm[", i, "]");
     RETURN_IF_ERROR(record::ValidateVm(vms[i], where));
-    if (!record::IsValidId(vms[i].id()) || !record::IsValidName(vms[i].config().name())) {
+    if (!record::IsValidId(vms[i].id()) ||
+        !record::IsValidName(vms[i].config().name())) {
       return absl::InvalidArgumentError(
           absl::StrCat(where, ": bad id or name"));
     }
     if (!by_id.emplace(vms[i].id(), i).second) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          where, ".id: ", vms[i].id(), " also in vm[", by_id[vms[i].id()], "]"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ".id: ", vms[i].id(), " also in vm[",
+                       by_id[vms[i].id()], "]"));
     }
     if (!by_name.emplace(vms[i].config().name(), i).second) {
       return absl::InvalidArgumentError(
@@ -104,8 +106,8 @@ absl::Status Index::PutAll(const std::vector<Vm>& vms) {
       continue;
     }
     if (store.NameIsValid(name, **owner)) {
-      failed = absl::AlreadyExistsError(absl::StrCat(
-          "vm \"", name, "\": name already used by ", **owner));
+      failed = absl::AlreadyExistsError(
+          absl::StrCat("vm \"", name, "\": name already used by ", **owner));
       break;
     }
     needs_claim[i] = true;  // a dangling link: ClaimName clears it

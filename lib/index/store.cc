@@ -21,9 +21,9 @@
 namespace chtools::index {
 
 using ::chtools::fs::FileLock;
-using ::chtools::fs::WriteFileAtomically;
 using ::chtools::fs::FsyncDir;
 using ::chtools::fs::ReadFileToString;
+using ::chtools::fs::WriteFileAtomically;
 namespace {
 
 absl::Status MkdirIfMissing(const std::string& dir) {
@@ -134,8 +134,8 @@ absl::Status Store::ClaimName(
     if (!other.has_value()) continue;
     if (*other == id) return absl::OkStatus();
     auto in_use = [&] {
-      return absl::AlreadyExistsError(absl::StrCat(
-          "vm \"", name, "\": name already used by ", *other));
+      return absl::AlreadyExistsError(
+          absl::StrCat("vm \"", name, "\": name already used by ", *other));
     };
     if (NameIsValid(name, *other)) return in_use();
     std::optional<FileLock> other_lock;

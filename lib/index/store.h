@@ -72,9 +72,11 @@ class Store {
   // id's lock, waiting at most kLockTimeout.
   absl::StatusOr<fs::FileLock> Lock(absl::string_view id) const;
   // id's lock if free now, else nullopt.
-  absl::StatusOr<std::optional<fs::FileLock>> TryLock(absl::string_view id) const;
+  absl::StatusOr<std::optional<fs::FileLock>> TryLock(
+      absl::string_view id) const;
   // Removes the lock file of a VM that has no record (caller holds it).
-  absl::Status DropLockIfNoRecord(fs::FileLock& lock, absl::string_view id) const;
+  absl::Status DropLockIfNoRecord(fs::FileLock& lock,
+                                  absl::string_view id) const;
 
   // Sorted entry names of a directory (without "." and "..").
   absl::StatusOr<std::vector<std::string>> ListDir(
