@@ -191,8 +191,11 @@ class Checker {
         Add("stale-temp", id, path, "leftover of an interrupted name move",
             repair_ && Unlink(path));
       } else if (record::IsValidId(id) && store_.NameIsValid(e, id)) {
-        ASSIGN_OR_RETURN(std::optional<Vm> vm, store_.ReadRecord(id));
-        if (vm.has_value()) records_[id] = *vm;
+        // Either the record came to carry the name meanwhile, or it cannot
+        // be read: then it still holds its name (NameIsValid never lets an
+        // unreadable record lose it) and was reported as a bad-record.
+        absl::StatusOr<std::optional<Vm>> vm = store_.ReadRecord(id);
+        if (vm.ok() && vm->has_value()) records_[id] = **vm;
         claims_[e] = id;
       } else {
         Add("dangling-name", id, path,
@@ -267,8 +270,11 @@ class Checker {
       if (ctx_.now - written <= ctx_.stale_creating_age) continue;
       ASSIGN_OR_RETURN(std::optional<FileLock> lock, store_.TryLock(id));
       if (!lock.has_value()) continue;  // the create is still running
-      ASSIGN_OR_RETURN(std::optional<Vm> now, store_.ReadRecord(id));
-      if (!now.has_value() || now->state() != Vm::CREATING) continue;
+      // Unreadable since it was listed: the next check reports it.
+      absl::StatusOr<std::optional<Vm>> read = store_.ReadRecord(id);
+      if (!read.ok() || !read->has_value()) continue;
+      std::optional<Vm>& now = *read;
+      if (now->state() != Vm::CREATING) continue;
       bool repaired = false;
       if (repair_) {
         repaired = store_.RemoveRecord(id).ok() &&

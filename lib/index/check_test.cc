@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "gmock/gmock.h"
+#include "google/protobuf/stubs/logging.h"
 #include "gtest/gtest.h"
 #include "lib/fs/atomic_file.h"
 #include "lib/fs/flock.h"
@@ -157,6 +158,37 @@ TEST_F(CheckTest, BadRecordIsQuarantined) {
   EXPECT_FALSE(Exists(Db("vms/" + TestId(4) + ".pb")));
   EXPECT_TRUE(Exists(Db("quarantine")));
   EXPECT_THAT(Run(false), ::testing::IsEmpty());
+}
+
+// A record written before validation refused invalid UTF-8: protobuf wrote
+// it but cannot read it back. Its name still points to it. fsck reports it
+// (and goes on with the rest) instead of failing; repair quarantines it and
+// then frees the name.
+TEST_F(CheckTest, UnreadableRecordWithANameIsReportedNotFatal) {
+  ASSERT_OK(index_->Reserve(TestVm(TestId(1), "web")));
+  Vm bad = TestVm(TestId(2), "db");
+  bad.mutable_config()->set_image("ubuntu\xff");
+  {
+    google::protobuf::LogSilencer quiet;
+    WriteRaw(bad);
+  }
+  ASSERT_EQ(::symlink(TestId(2).c_str(), Db("names/db").c_str()), 0);
+  // And a record path that cannot be read at all.
+  ASSERT_EQ(::mkdir(Db("vms/" + TestId(3) + ".pb").c_str(), 0700), 0);
+  ASSERT_EQ(::symlink(TestId(3).c_str(), Db("names/dir").c_str()), 0);
+  google::protobuf::LogSilencer quiet;
+  EXPECT_THAT(Run(false), ::testing::ElementsAre("bad-record " + TestId(2),
+                                                 "bad-record " + TestId(3)));
+  EXPECT_TRUE(Exists(Db("names/db")));
+  EXPECT_THAT(index_->Resolve("web"), IsOkAndHolds(TestId(1)));
+  EXPECT_THAT(Run(true), ::testing::ElementsAre(
+                             "bad-record " + TestId(2) + " repaired",
+                             "bad-record " + TestId(3) + " repaired",
+                             "dangling-name " + TestId(2) + " repaired",
+                             "dangling-name " + TestId(3) + " repaired"));
+  EXPECT_FALSE(Exists(Db("names/db")));
+  EXPECT_THAT(Run(false), ::testing::IsEmpty());
+  EXPECT_THAT(index_->Resolve("web"), IsOkAndHolds(TestId(1)));
 }
 
 TEST_F(CheckTest, UnclaimedAndDuplicateNames) {

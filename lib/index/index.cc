@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "google/protobuf/stubs/logging.h"
 #include "lib/base/errno.h"
 #include "lib/base/status_macros.h"
 #include "lib/fs/atomic_file.h"
@@ -219,15 +220,16 @@ absl::StatusOr<std::vector<Vm>> Index::List() const {
     }
     absl::StatusOr<std::string> data =
         ReadFileAt(dfd, name, absl::StrCat(dir, "/", name));
-    // A record deleted since readdir is simply gone; an unparseable one is
-    // skipped here and reported by Check.
+    // A record deleted since readdir is simply gone; one that cannot be
+    // read or parsed is skipped here (one bad file must not hide every VM)
+    // and reported by Check as a bad-record.
     if (data.ok()) {
       Vm vm;
+      // Not one protobuf log line per bad record on every ls.
+      google::protobuf::LogSilencer quiet;
       if (vm.ParseFromString(*data) && vm.id() == id) {
         vms.push_back(std::move(vm));
       }
-    } else if (!absl::IsNotFound(data.status())) {
-      return data.status();
     }
     errno = 0;
   }

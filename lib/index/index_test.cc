@@ -289,6 +289,8 @@ TEST_F(IndexTest, ListSkipsTempAndCorruptFiles) {
   FILE* f = std::fopen(Db("vms/" + TestId(3) + ".pb").c_str(), "w");
   std::fputs("\xff\xff garbage", f);
   std::fclose(f);
+  // A record file that cannot even be read.
+  ASSERT_EQ(::mkdir(Db("vms/" + TestId(4) + ".pb").c_str(), 0700), 0);
   EXPECT_THAT(Names(), ::testing::ElementsAre("a"));
 }
 

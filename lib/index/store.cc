@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/stubs/logging.h"
 #include "lib/base/errno.h"
 #include "lib/base/status_macros.h"
 #include "lib/fs/atomic_file.h"
@@ -68,6 +69,8 @@ absl::StatusOr<std::optional<Vm>> Store::ReadRecord(
     return data.status();
   }
   Vm vm;
+  // The error below says it; protobuf's own log line would only repeat it.
+  google::protobuf::LogSilencer quiet;
   if (!vm.ParseFromString(*data)) {
     return absl::DataLossError(absl::StrCat(path, ": cannot parse record"));
   }
