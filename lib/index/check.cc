@@ -52,6 +52,7 @@ class Checker {
       : store_(store), repair_(repair), ctx_(ctx) {}
 
   absl::StatusOr<std::vector<Finding>> Run(Index& index) {
+    RETURN_IF_ERROR(CheckPutIds());
     RETURN_IF_ERROR(CheckRecordFiles());
     RETURN_IF_ERROR(CheckNameLinks());
     RETURN_IF_ERROR(CheckRecordNames());
@@ -102,6 +103,33 @@ class Checker {
                                   absl::ToUnixNanos(absl::Now()));
     return ::rename((dir + "/" + entry).c_str(), to.c_str()) == 0 &&
            FsyncDir(dir).ok();
+  }
+
+  // put.ids (and its temp file) left by a put that died: it protects
+  // nothing (put.lock is free), so it is only clutter. Examined under
+  // put.lock so that a put starting meanwhile keeps its list.
+  absl::Status CheckPutIds() {
+    std::string ids = store_.PutIdsPath();
+    std::string temp_prefix =
+        fs::TempPrefixFor(ids).substr(store_.db().size() + 1);
+    ASSIGN_OR_RETURN(std::vector<std::string> entries,
+                     store_.ListDir(store_.db()));
+    std::vector<std::string> leftovers;
+    for (const std::string& e : entries) {
+      if (e == "put.ids" || absl::StartsWith(e, temp_prefix)) {
+        leftovers.push_back(store_.db() + "/" + e);
+      }
+    }
+    if (leftovers.empty()) return absl::OkStatus();
+    ASSIGN_OR_RETURN(std::optional<FileLock> put,
+                     FileLock::TryAcquire(store_.PutLockPath()));
+    if (!put.has_value()) return absl::OkStatus();  // a put is running
+    for (const std::string& path : leftovers) {
+      if (!PathExists(path)) continue;
+      Add("stale-temp", "", path, "leftover of an interrupted put",
+          repair_ && Unlink(path));
+    }
+    return absl::OkStatus();
   }
 
   absl::Status CheckRecordFiles() {
