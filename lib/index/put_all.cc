@@ -159,7 +159,10 @@ absl::Status Index::PutAll(const std::vector<Vm>& vms) {
     claimed.push_back(i);
   }
 
-  // 6. Writes, each VM after the one whose name it takes.
+  // 6. Writes, each VM after the one whose name it takes. Only the system
+  // can fail one now (a full disk, an I/O error): then every name the batch
+  // claimed or moved and no written record carries is released, so the
+  // failure leaves no dangling links (the records already written stay).
   std::vector<size_t> order;
   std::vector<bool> placed(n, false);
   for (size_t i = 0; i < n; ++i) {
@@ -178,10 +181,15 @@ absl::Status Index::PutAll(const std::vector<Vm>& vms) {
     Vm vm = vms[i];
     if (vm.created_at().empty()) vm.set_created_at(now);
     if (vm.updated_at().empty()) vm.set_updated_at(now);
+    absl::Status written;
     if (takes_from[i].has_value()) {
-      RETURN_IF_ERROR(store.ReplaceName(vm.config().name(), vm.id()));
+      written = store.ReplaceName(vm.config().name(), vm.id());
     }
-    RETURN_IF_ERROR(store.WriteRecord(vm));
+    if (written.ok()) written = store.WriteRecord(vm);
+    if (!written.ok()) {
+      for (size_t k = 0; k < n; ++k) drop_dangling(k);
+      return written;
+    }
     if (current[i].has_value() &&
         current[i]->config().name() != vm.config().name() &&
         !name_taken_by_peer[i]) {

@@ -1,6 +1,7 @@
 // Tests for Index::PutAll beyond the basics in index_test: large batches
-// under a low fd limit, and what other writers and Check do while a put
-// runs.
+// under a low fd limit, what other writers and Check do while a put runs,
+// and a write failing in the middle of a batch.
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -169,6 +170,83 @@ TEST_F(PutAllTest, AStalePutListIsIgnoredAndRepaired) {
   FileLock running = PretendPutIsRunning(TestId(1) + "\n");
   EXPECT_THAT(Check(true), IsEmpty());
   EXPECT_TRUE(Exists(Db("put.ids")));
+}
+
+// RLIMIT_FSIZE makes every write(2) past `bytes` fail with EFBIG: a real,
+// deterministic "disk full" for the record files (symlinks and lock files
+// hold no data, so names and locks still work).
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    EXPECT_EQ(::getrlimit(RLIMIT_FSIZE, &old_), 0);
+    struct rlimit low = old_;
+    low.rlim_cur = bytes;
+    old_handler_ = ::signal(SIGXFSZ, SIG_IGN);
+    EXPECT_EQ(::setrlimit(RLIMIT_FSIZE, &low), 0);
+  }
+  ~FileSizeLimit() {
+    ::setrlimit(RLIMIT_FSIZE, &old_);
+    ::signal(SIGXFSZ, old_handler_);
+  }
+
+ private:
+  struct rlimit old_;
+  sighandler_t old_handler_;
+};
+
+// A record too big to write, while small ones still fit.
+Vm Big(const std::string& id, const std::string& name) {
+  Vm vm = TestVm(id, name);
+  vm.mutable_config()->set_image(std::string(1000, 'x'));
+  return vm;
+}
+
+// A write failing mid-batch (a full disk) keeps the records already
+// written, and leaves no name that no record carries: fsck stays clean.
+TEST_F(PutAllTest, AFailedWriteLeavesNoDanglingNames) {
+  ASSERT_OK(index_->Reserve(TestVm(TestId(4), "d-old")));
+  ASSERT_OK(index_->Reserve(TestVm(TestId(5), "e1")));
+  // Written in this order: 1; 5 (renamed to e2, leaving e1 to 6); then 6
+  // fails. 7 (new) and 4 (renamed) come after and are never written.
+  std::vector<Vm> batch = {TestVm(TestId(1), "a"), TestVm(TestId(5), "e2"),
+                           Big(TestId(6), "e1"), TestVm(TestId(7), "g"),
+                           TestVm(TestId(4), "d-new")};
+  {
+    FileSizeLimit limit(400);
+    EXPECT_THAT(index_->PutAll(batch),
+                StatusIs(absl::StatusCode::kOutOfRange,
+                         ::testing::HasSubstr("File too large")));
+  }
+  EXPECT_THAT(index_->Resolve("a"), IsOkAndHolds(TestId(1)));
+  EXPECT_THAT(index_->Resolve("e2"), IsOkAndHolds(TestId(5)));
+  EXPECT_THAT(index_->Resolve("d-old"), IsOkAndHolds(TestId(4)));
+  for (const char* name : {"e1", "g", "d-new"}) {
+    EXPECT_FALSE(Exists(Db(std::string("names/") + name))) << name;
+  }
+  EXPECT_FALSE(Exists(Db("put.ids")));
+  EXPECT_THAT(Check(false), IsEmpty());
+}
+
+TEST_F(PutAllTest, AFailedReserveOrUpdateLeavesNoDanglingNames) {
+  ASSERT_OK(index_->Reserve(TestVm(TestId(1), "web")));
+  {
+    FileSizeLimit limit(400);
+    EXPECT_THAT(index_->Reserve(Big(TestId(2), "big")),
+                StatusIs(absl::StatusCode::kOutOfRange));
+    EXPECT_THAT(index_
+                    ->Update(TestId(1),
+                             [](Vm& vm) {
+                               vm = Big(vm.id(), "web-renamed");
+                               return absl::OkStatus();
+                             })
+                    .status(),
+                StatusIs(absl::StatusCode::kOutOfRange));
+  }
+  EXPECT_FALSE(Exists(Db("names/big")));
+  EXPECT_FALSE(Exists(Db("names/web-renamed")));
+  EXPECT_FALSE(Exists(Db("locks/" + TestId(2))));
+  EXPECT_THAT(index_->Resolve("web"), IsOkAndHolds(TestId(1)));
+  EXPECT_THAT(Check(false), IsEmpty());
 }
 
 }  // namespace
