@@ -14,13 +14,14 @@
 //   put.ids              while a put runs: the ids of its batch, sorted, one
 //                        per line (temp file .put.ids.tmp-*).
 //
-// Owning VM X means holding X's lock, or being the running put whose
-// put.ids lists X. A writer that takes X's lock while a running put lists X
-// lets go at once and waits for the put to end; a put publishes put.ids
-// before it takes the lock of any VM it lists (once each, to wait for
-// operations already under way). So a put owns every VM of its batch with a
-// bounded number of open fds, however large the batch. A put.ids whose
-// put.lock is free is a crashed put's leftover and lists nothing.
+// Puts and ownership: owning VM X means holding X's lock, or being the
+// running put whose put.ids lists X. A writer that takes X's lock while a
+// running put lists X lets go at once and waits for the put to end; a put
+// publishes put.ids before it takes the lock of any VM it lists (once each,
+// to wait for operations already under way). So a put owns every VM of its
+// batch with a bounded number of open fds, however large the batch. A
+// put.ids whose put.lock is free is a crashed put's leftover and lists
+// nothing.
 //
 // Invariants (what makes a crash at any instruction safe):
 //   I1. A VM exists iff vms/<id>.pb exists; the record is always complete

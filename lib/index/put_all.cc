@@ -49,8 +49,8 @@ absl::Status Index::PutAll(const std::vector<Vm>& vms) {
   if (n == 0) return absl::OkStatus();
 
   // 2. The batch's ids published as put.ids under put.lock: from now on
-  // every other writer leaves these VMs alone (index.h, "Puts"), so the put
-  // owns them without holding one fd per VM.
+  // every other writer leaves these VMs alone (index.h, "Puts and ownership"),
+  // so the put owns them without holding one fd per VM.
   std::vector<std::string> ids;
   ids.reserve(n);
   for (const Vm& vm : vms) ids.push_back(vm.id());

@@ -34,7 +34,7 @@ class Store {
   std::string LocksDir() const { return db_ + "/locks"; }
   std::string QuarantineDir() const { return db_ + "/quarantine"; }
   // The lock every put holds while it runs, and the list of the ids it owns
-  // (index.h, "Puts").
+  // (index.h, "Puts and ownership").
   std::string PutLockPath() const { return db_ + "/put.lock"; }
   std::string PutIdsPath() const { return db_ + "/put.ids"; }
   std::string RecordPath(absl::string_view id) const;
