@@ -13,8 +13,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "lib/base/errno.h"
 #include "lib/base/status_macros.h"
 #include "lib/fs/atomic_file.h"
@@ -28,9 +28,7 @@ using ::chtools::fs::FileLock;
 using ::chtools::fs::FsyncDir;
 namespace {
 
-const char* StateName(Vm::State s) {
-  return Vm::State_Name(s).c_str();
-}
+const char* StateName(Vm::State s) { return Vm::State_Name(s).c_str(); }
 
 bool PathExists(const std::string& path) {
   struct stat st;
@@ -41,7 +39,8 @@ bool PathExists(const std::string& path) {
 std::optional<std::string> TempFileId(absl::string_view entry) {
   if (entry.size() < 1 + 16 + 8 || entry[0] != '.') return std::nullopt;
   absl::string_view id = entry.substr(1, 16);
-  if (!record::IsValidId(id) || !absl::StartsWith(entry.substr(17), ".pb.tmp-")) {
+  if (!record::IsValidId(id) ||
+      !absl::StartsWith(entry.substr(17), ".pb.tmp-")) {
     return std::nullopt;
   }
   return std::string(id);
@@ -53,6 +52,7 @@ class Checker {
       : store_(store), repair_(repair), ctx_(ctx) {}
 
   absl::StatusOr<std::vector<Finding>> Run(Index& index) {
+    RETURN_IF_ERROR(CheckPutIds());
     RETURN_IF_ERROR(CheckRecordFiles());
     RETURN_IF_ERROR(CheckNameLinks());
     RETURN_IF_ERROR(CheckRecordNames());
@@ -106,6 +106,33 @@ class Checker {
            FsyncDir(dir).ok();
   }
 
+  // put.ids (and its temp file) left by a put that died: it protects
+  // nothing (put.lock is free), so it is only clutter. Examined under
+  // put.lock so that a put starting meanwhile keeps its list.
+  absl::Status CheckPutIds() {
+    std::string ids = store_.PutIdsPath();
+    std::string temp_prefix =
+        fs::TempPrefixFor(ids).substr(store_.db().size() + 1);
+    ASSIGN_OR_RETURN(std::vector<std::string> entries,
+                     store_.ListDir(store_.db()));
+    std::vector<std::string> leftovers;
+    for (const std::string& e : entries) {
+      if (e == "put.ids" || absl::StartsWith(e, temp_prefix)) {
+        leftovers.push_back(store_.db() + "/" + e);
+      }
+    }
+    if (leftovers.empty()) return absl::OkStatus();
+    ASSIGN_OR_RETURN(std::optional<FileLock> put,
+                     FileLock::TryAcquire(store_.PutLockPath()));
+    if (!put.has_value()) return absl::OkStatus();  // a put is running
+    for (const std::string& path : leftovers) {
+      if (!PathExists(path)) continue;
+      Add("stale-temp", "", path, "leftover of an interrupted put",
+          repair_ && Unlink(path));
+    }
+    return absl::OkStatus();
+  }
+
   absl::Status CheckRecordFiles() {
     std::string dir = store_.VmsDir();
     ASSIGN_OR_RETURN(std::vector<std::string> entries, store_.ListDir(dir));
@@ -124,8 +151,7 @@ class Checker {
           }
         }
         Add("stale-temp", id.value_or(""), path,
-            "leftover of an interrupted record write",
-            repair_ && Unlink(path));
+            "leftover of an interrupted record write", repair_ && Unlink(path));
         if (lock.has_value()) ReleaseLock(lock, *id, existed);
         continue;
       }
@@ -145,9 +171,10 @@ class Checker {
       ASSIGN_OR_RETURN(std::optional<FileLock> lock,
                        TryLock(std::string(id), &existed));
       if (!lock.has_value()) continue;
-      std::string detail = vm.ok() ? absl::StrCat("record id \"", (*vm)->id(),
-                                                  "\" differs from the file name")
-                                   : std::string(vm.status().message());
+      std::string detail = vm.ok()
+                               ? absl::StrCat("record id \"", (*vm)->id(),
+                                              "\" differs from the file name")
+                               : std::string(vm.status().message());
       Add("bad-record", id, path, detail, repair_ && Quarantine(dir, e));
       ReleaseLock(lock, std::string(id), existed);
     }
@@ -193,8 +220,11 @@ class Checker {
         Add("stale-temp", id, path, "leftover of an interrupted name move",
             repair_ && Unlink(path));
       } else if (record::IsValidId(id) && store_.NameIsValid(e, id)) {
-        ASSIGN_OR_RETURN(std::optional<Vm> vm, store_.ReadRecord(id));
-        if (vm.has_value()) records_[id] = *vm;
+        // Either the record came to carry the name meanwhile, or it cannot
+        // be read: then it still holds its name (NameIsValid never lets an
+        // unreadable record lose it) and was reported as a bad-record.
+        absl::StatusOr<std::optional<Vm>> vm = store_.ReadRecord(id);
+        if (vm.ok() && vm->has_value()) records_[id] = **vm;
         claims_[e] = id;
       } else {
         Add("dangling-name", id, path,
@@ -209,7 +239,8 @@ class Checker {
 
   absl::Status CheckRecordNames() {
     std::map<std::string, std::vector<std::string>> by_name;
-    for (const auto& [id, vm] : records_) by_name[vm.config().name()].push_back(id);
+    for (const auto& [id, vm] : records_)
+      by_name[vm.config().name()].push_back(id);
     for (const auto& [name, ids] : by_name) {
       auto claim = claims_.find(name);
       for (const std::string& id : ids) {
@@ -224,7 +255,8 @@ class Checker {
         }
         ASSIGN_OR_RETURN(std::optional<FileLock> lock, store_.TryLock(id));
         if (!lock.has_value()) continue;
-        ASSIGN_OR_RETURN(std::optional<std::string> link, store_.ReadName(name));
+        ASSIGN_OR_RETURN(std::optional<std::string> link,
+                         store_.ReadName(name));
         if (link == id && store_.NameIsValid(name, id)) continue;  // fixed
         bool repaired = false;
         if (repair_) repaired = store_.ClaimName(name, id, {}).ok();
@@ -267,8 +299,11 @@ class Checker {
       if (ctx_.now - written <= ctx_.stale_creating_age) continue;
       ASSIGN_OR_RETURN(std::optional<FileLock> lock, store_.TryLock(id));
       if (!lock.has_value()) continue;  // the create is still running
-      ASSIGN_OR_RETURN(std::optional<Vm> now, store_.ReadRecord(id));
-      if (!now.has_value() || now->state() != Vm::CREATING) continue;
+      // Unreadable since it was listed: the next check reports it.
+      absl::StatusOr<std::optional<Vm>> read = store_.ReadRecord(id);
+      if (!read.ok() || !read->has_value()) continue;
+      std::optional<Vm>& now = *read;
+      if (now->state() != Vm::CREATING) continue;
       bool repaired = false;
       if (repair_) {
         repaired = store_.RemoveRecord(id).ok() &&
@@ -278,8 +313,8 @@ class Checker {
       }
       Add("stale-creating", id, path,
           absl::StrCat("vm \"", now->config().name(),
-                       "\" has been creating since ",
-                       FormatRecordTime(written), " and nothing works on it"),
+                       "\" has been creating since ", FormatRecordTime(written),
+                       " and nothing works on it"),
           repaired);
     }
     for (const std::string& id : gone) records_.erase(id);
@@ -336,9 +371,9 @@ class Checker {
       if (e == "db" || records_.contains(e) || used.contains(path)) continue;
       // An operation holds it (a create between its dirs and its record).
       if (ctx_.is_busy && ctx_.is_busy(e)) continue;
-      Add(run ? "orphan-run-dir" : "orphan-log-dir", record::IsValidId(e) ? e : "",
-          path, "no record refers to this directory (ch-gc removes it)",
-          false);
+      Add(run ? "orphan-run-dir" : "orphan-log-dir",
+          record::IsValidId(e) ? e : "", path,
+          "no record refers to this directory (ch-gc removes it)", false);
     }
     return absl::OkStatus();
   }
@@ -380,10 +415,10 @@ class Checker {
       bool alive = ctx_.is_alive(vm);
       bool running = vm.state() == Vm::RUNNING;
       if (alive == running) continue;
-      std::string detail =
-          running ? "recorded RUNNING but no live CH process"
-                  : absl::StrCat("a live CH process but recorded ",
-                                 StateName(vm.state()));
+      std::string detail = running
+                               ? "recorded RUNNING but no live CH process"
+                               : absl::StrCat("a live CH process but recorded ",
+                                              StateName(vm.state()));
       bool repaired = false;
       if (repair_) {
         absl::StatusOr<Vm> updated = index.Update(id, [&](Vm& v) {
@@ -408,8 +443,8 @@ class Checker {
   bool repair_;
   const CheckContext& ctx_;
   std::vector<Finding> findings_;
-  std::map<std::string, Vm> records_;                       // id -> record
-  absl::flat_hash_map<std::string, std::string> claims_;   // valid name -> id
+  std::map<std::string, Vm> records_;                     // id -> record
+  absl::flat_hash_map<std::string, std::string> claims_;  // valid name -> id
 };
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "gmock/gmock.h"
+#include "google/protobuf/stubs/logging.h"
 #include "gtest/gtest.h"
 #include "lib/fs/atomic_file.h"
 #include "lib/fs/flock.h"
@@ -34,7 +35,8 @@ bool Exists(const std::string& p) {
 std::vector<std::string> Summary(const std::vector<Finding>& findings) {
   std::vector<std::string> out;
   for (const Finding& f : findings) {
-    out.push_back(f.kind() + " " + f.vm_id() + (f.repaired() ? " repaired" : ""));
+    out.push_back(f.kind() + " " + f.vm_id() +
+                  (f.repaired() ? " repaired" : ""));
   }
   return out;
 }
@@ -77,13 +79,12 @@ TEST_F(CheckTest, DanglingNameReportedThenRepaired) {
   ASSERT_OK(index_->Reserve(TestVm(TestId(1), "web")));
   ASSERT_EQ(::symlink(TestId(9).c_str(), Db("names/gone").c_str()), 0);
   ASSERT_EQ(::symlink(TestId(1).c_str(), Db("names/web-old").c_str()), 0);
-  EXPECT_THAT(Run(false),
-              ::testing::ElementsAre("dangling-name " + TestId(9),
-                                     "dangling-name " + TestId(1)));
+  EXPECT_THAT(Run(false), ::testing::ElementsAre("dangling-name " + TestId(9),
+                                                 "dangling-name " + TestId(1)));
   EXPECT_TRUE(Exists(Db("names/gone")));  // nothing changes without repair
-  EXPECT_THAT(Run(true),
-              ::testing::ElementsAre("dangling-name " + TestId(9) + " repaired",
-                                     "dangling-name " + TestId(1) + " repaired"));
+  EXPECT_THAT(Run(true), ::testing::ElementsAre(
+                             "dangling-name " + TestId(9) + " repaired",
+                             "dangling-name " + TestId(1) + " repaired"));
   EXPECT_FALSE(Exists(Db("names/gone")));
   EXPECT_FALSE(Exists(Db("locks/" + TestId(9))));
   EXPECT_THAT(Run(false), ::testing::IsEmpty());
@@ -92,8 +93,9 @@ TEST_F(CheckTest, DanglingNameReportedThenRepaired) {
 
 TEST_F(CheckTest, BusyLockMeansInFlightAndIsLeftAlone) {
   ASSERT_EQ(::symlink(TestId(9).c_str(), Db("names/new").c_str()), 0);
-  ASSERT_OK_AND_ASSIGN(FileLock lock, FileLock::Acquire(Db("locks/" + TestId(9)),
-                                                        absl::Seconds(1)));
+  ASSERT_OK_AND_ASSIGN(
+      FileLock lock,
+      FileLock::Acquire(Db("locks/" + TestId(9)), absl::Seconds(1)));
   EXPECT_THAT(Run(true), ::testing::IsEmpty());
   EXPECT_TRUE(Exists(Db("names/new")));
 }
@@ -124,23 +126,25 @@ TEST_F(CheckTest, StaleTempAndOrphanLock) {
 // the lock file. Without repair both are reported and nothing is removed.
 TEST_F(CheckTest, InterruptedDeleteIsReportedWithoutChangingAnything) {
   ASSERT_OK(index_->Reserve(TestVm(TestId(1), "web")));
-  ASSERT_OK_AND_ASSIGN(FileLock lock, FileLock::Acquire(Db("locks/" + TestId(1)),
-                                                        absl::Seconds(1)));
+  ASSERT_OK_AND_ASSIGN(
+      FileLock lock,
+      FileLock::Acquire(Db("locks/" + TestId(1)), absl::Seconds(1)));
   ASSERT_EQ(::unlink(Db("vms/" + TestId(1) + ".pb").c_str()), 0);
   { FileLock released = std::move(lock); }
   EXPECT_THAT(Run(false), ::testing::ElementsAre("dangling-name " + TestId(1),
                                                  "orphan-lock " + TestId(1)));
   EXPECT_TRUE(Exists(Db("names/web")));
   EXPECT_TRUE(Exists(Db("locks/" + TestId(1))));
-  EXPECT_THAT(Run(true),
-              ::testing::ElementsAre("dangling-name " + TestId(1) + " repaired"));
+  EXPECT_THAT(Run(true), ::testing::ElementsAre("dangling-name " + TestId(1) +
+                                                " repaired"));
   EXPECT_FALSE(Exists(Db("names/web")));
   EXPECT_FALSE(Exists(Db("locks/" + TestId(1))));
   EXPECT_THAT(Run(false), ::testing::IsEmpty());
 }
 
 TEST_F(CheckTest, BadRecordIsQuarantined) {
-  ASSERT_OK(WriteFileAtomically(Db("vms/" + TestId(4) + ".pb"), "\xff\xff\xff"));
+  ASSERT_OK(
+      WriteFileAtomically(Db("vms/" + TestId(4) + ".pb"), "\xff\xff\xff"));
   Vm other = TestVm(TestId(6), "x");
   WriteRaw(other);
   ASSERT_EQ(::rename(Db("vms/" + TestId(6) + ".pb").c_str(),
@@ -156,11 +160,43 @@ TEST_F(CheckTest, BadRecordIsQuarantined) {
   EXPECT_THAT(Run(false), ::testing::IsEmpty());
 }
 
+// A record written before validation refused invalid UTF-8: protobuf wrote
+// it but cannot read it back. Its name still points to it. fsck reports it
+// (and goes on with the rest) instead of failing; repair quarantines it and
+// then frees the name.
+TEST_F(CheckTest, UnreadableRecordWithANameIsReportedNotFatal) {
+  ASSERT_OK(index_->Reserve(TestVm(TestId(1), "web")));
+  Vm bad = TestVm(TestId(2), "db");
+  bad.mutable_config()->set_image("ubuntu\xff");
+  {
+    google::protobuf::LogSilencer quiet;
+    WriteRaw(bad);
+  }
+  ASSERT_EQ(::symlink(TestId(2).c_str(), Db("names/db").c_str()), 0);
+  // And a record path that cannot be read at all.
+  ASSERT_EQ(::mkdir(Db("vms/" + TestId(3) + ".pb").c_str(), 0700), 0);
+  ASSERT_EQ(::symlink(TestId(3).c_str(), Db("names/dir").c_str()), 0);
+  google::protobuf::LogSilencer quiet;
+  EXPECT_THAT(Run(false), ::testing::ElementsAre("bad-record " + TestId(2),
+                                                 "bad-record " + TestId(3)));
+  EXPECT_TRUE(Exists(Db("names/db")));
+  EXPECT_THAT(index_->Resolve("web"), IsOkAndHolds(TestId(1)));
+  EXPECT_THAT(Run(true), ::testing::ElementsAre(
+                             "bad-record " + TestId(2) + " repaired",
+                             "bad-record " + TestId(3) + " repaired",
+                             "dangling-name " + TestId(2) + " repaired",
+                             "dangling-name " + TestId(3) + " repaired"));
+  EXPECT_FALSE(Exists(Db("names/db")));
+  EXPECT_THAT(Run(false), ::testing::IsEmpty());
+  EXPECT_THAT(index_->Resolve("web"), IsOkAndHolds(TestId(1)));
+}
+
 TEST_F(CheckTest, UnclaimedAndDuplicateNames) {
   WriteRaw(TestVm(TestId(1), "lonely"));
-  EXPECT_THAT(Run(false), ::testing::ElementsAre("unclaimed-name " + TestId(1)));
-  EXPECT_THAT(Run(true),
-              ::testing::ElementsAre("unclaimed-name " + TestId(1) + " repaired"));
+  EXPECT_THAT(Run(false),
+              ::testing::ElementsAre("unclaimed-name " + TestId(1)));
+  EXPECT_THAT(Run(true), ::testing::ElementsAre("unclaimed-name " + TestId(1) +
+                                                " repaired"));
   EXPECT_THAT(index_->Resolve("lonely"), IsOkAndHolds(TestId(1)));
   EXPECT_THAT(Run(false), ::testing::IsEmpty());
 
@@ -176,8 +212,8 @@ TEST_F(CheckTest, StaleCreatingIsDeletedOnRepair) {
   ctx.now = absl::Now() + absl::Hours(25);
   EXPECT_THAT(Run(false, ctx),
               ::testing::ElementsAre("stale-creating " + TestId(1)));
-  EXPECT_THAT(Run(true, ctx),
-              ::testing::ElementsAre("stale-creating " + TestId(1) + " repaired"));
+  EXPECT_THAT(Run(true, ctx), ::testing::ElementsAre("stale-creating " +
+                                                     TestId(1) + " repaired"));
   EXPECT_THAT(index_->Get(TestId(1)), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_FALSE(Exists(Db("names/half")));
   EXPECT_OK(index_->Get(TestId(2)).status());
@@ -215,9 +251,9 @@ TEST_F(CheckTest, StateMismatchAgainstLiveProcesses) {
   EXPECT_THAT(Run(false, ctx),
               ::testing::ElementsAre("state-mismatch " + TestId(1),
                                      "state-mismatch " + TestId(2)));
-  EXPECT_THAT(Run(true, ctx),
-              ::testing::ElementsAre("state-mismatch " + TestId(1) + " repaired",
-                                     "state-mismatch " + TestId(2) + " repaired"));
+  EXPECT_THAT(Run(true, ctx), ::testing::ElementsAre(
+                                  "state-mismatch " + TestId(1) + " repaired",
+                                  "state-mismatch " + TestId(2) + " repaired"));
   ASSERT_OK_AND_ASSIGN(Vm ghost, index_->Get(TestId(1)));
   EXPECT_EQ(ghost.state(), Vm::STOPPED);
   EXPECT_FALSE(ghost.stopped_at().empty());

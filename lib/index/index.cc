@@ -12,9 +12,10 @@
 #include <utility>
 
 #include "absl/strings/match.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+#include "google/protobuf/stubs/logging.h"
 #include "lib/base/errno.h"
 #include "lib/base/status_macros.h"
 #include "lib/fs/atomic_file.h"
@@ -40,9 +41,9 @@ absl::Status CheckIdAndName(const Vm& vm) {
                      "\": must be 16 lowercase hex characters"));
   }
   if (!record::IsValidName(vm.config().name())) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "vm ", vm.id(), ": config.name \"", vm.config().name(),
-        "\": must match ^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("vm ", vm.id(), ": config.name \"", vm.config().name(),
+                     "\": must match ^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$"));
   }
   return absl::OkStatus();
 }
@@ -118,8 +119,9 @@ absl::StatusOr<Vm> Index::Update(absl::string_view id,
   Vm vm = *current;
   RETURN_IF_ERROR(fn(vm));
   if (vm.id() != id) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "vm \"", current->config().name(), "\": an update may not change the id"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("vm \"", current->config().name(),
+                     "\": an update may not change the id"));
   }
   RETURN_IF_ERROR(CheckIdAndName(vm));
   const std::string& old_name = current->config().name();
@@ -160,10 +162,12 @@ absl::Status Index::Delete(absl::string_view id) {
 
 absl::StatusOr<std::string> Index::Resolve(absl::string_view ref) const {
   Store store(db_);
-  if (record::IsValidId(ref) && store.RecordExists(ref)) return std::string(ref);
+  if (record::IsValidId(ref) && store.RecordExists(ref))
+    return std::string(ref);
   if (record::IsValidName(ref)) {
     ASSIGN_OR_RETURN(std::optional<std::string> id, store.ReadName(ref));
-    if (id.has_value() && record::IsValidId(*id) && store.NameIsValid(ref, *id)) {
+    if (id.has_value() && record::IsValidId(*id) &&
+        store.NameIsValid(ref, *id)) {
       return *id;
     }
   }
@@ -216,15 +220,16 @@ absl::StatusOr<std::vector<Vm>> Index::List() const {
     }
     absl::StatusOr<std::string> data =
         ReadFileAt(dfd, name, absl::StrCat(dir, "/", name));
-    // A record deleted since readdir is simply gone; an unparseable one is
-    // skipped here and reported by Check.
+    // A record deleted since readdir is simply gone; one that cannot be
+    // read or parsed is skipped here (one bad file must not hide every VM)
+    // and reported by Check as a bad-record.
     if (data.ok()) {
       Vm vm;
+      // Not one protobuf log line per bad record on every ls.
+      google::protobuf::LogSilencer quiet;
       if (vm.ParseFromString(*data) && vm.id() == id) {
         vms.push_back(std::move(vm));
       }
-    } else if (!absl::IsNotFound(data.status())) {
-      return data.status();
     }
     errno = 0;
   }

@@ -2,7 +2,7 @@
 // file per VM, names as atomically created symlinks, one lock per VM. Every
 // operation touches only the files of the VMs it concerns, so its cost does not
 // grow with the number of VMs and operations on different VMs never wait for
-// each other.
+// each other (puts, which may concern any number of VMs, run one at a time).
 //
 // Layout (all under <db> = <root_dir>/cloudhypervisor/db):
 //   vms/<id>.pb          the Vm record, binary protobuf, replaced only by
@@ -10,6 +10,18 @@
 //   names/<name> -> <id> a symlink claiming <name> for <id>; created with
 //                        symlink(2), which fails if the name exists.
 //   locks/<id>           the flock(2) target of VM <id> (FileLock).
+//   put.lock             held (flock) by the one put running, if any.
+//   put.ids              while a put runs: the ids of its batch, sorted, one
+//                        per line (temp file .put.ids.tmp-*).
+//
+// Puts and ownership: owning VM X means holding X's lock, or being the
+// running put whose put.ids lists X. A writer that takes X's lock while a
+// running put lists X lets go at once and waits for the put to end; a put
+// publishes put.ids before it takes the lock of any VM it lists (once each,
+// to wait for operations already under way). So a put owns every VM of its
+// batch with a bounded number of open fds, however large the batch. A
+// put.ids whose put.lock is free is a crashed put's leftover and lists
+// nothing.
 //
 // Invariants (what makes a crash at any instruction safe):
 //   I1. A VM exists iff vms/<id>.pb exists; the record is always complete
@@ -22,9 +34,10 @@
 //       that name is written, and the old name's link is removed only AFTER;
 //       so a record never carries a name that another VM can claim.
 //   I4. Links pointing to X, and vms/X.pb, are created, replaced or removed
-//       only while holding X's lock; a dangling link to X is therefore
-//       removed by others only after taking X's lock (non-blocking: a busy
-//       lock means an operation on X is in flight, so the name is in use).
+//       only by X's owner; a dangling link to X is therefore removed by
+//       others only after taking X's lock with X not listed by a running put
+//       (non-blocking: a busy lock or a listing means an operation on X is in
+//       flight, so the name is in use).
 //   I5. Delete removes the record first (the commit point), then the name
 //       link, then the lock file; a crash in between leaves only invisible
 //       leftovers (dangling link, orphan lock file) that Check repairs.
@@ -76,8 +89,8 @@ struct CheckContext {
 //   duplicate-name    two records carry the same name. no repair.
 //   bad-record        vms/<f> cannot be parsed or its id differs from the file
 //                     name. repair: move it to <db>/quarantine/.
-//   stale-temp        a leftover temp file of an interrupted write. repair:
-//                     remove it.
+//   stale-temp        a leftover temp file of an interrupted write, or the
+//                     put.ids of a put that died. repair: remove it.
 //   orphan-lock       locks/<id> with no record. repair: remove it.
 //   stale-creating    see CheckContext::stale_creating_age (the age is that of
 //                     the record file's last write).
@@ -93,20 +106,23 @@ struct CheckContext {
 //                     stopped_at set) or a live process but not RUNNING
 //                     (repair: RUNNING).
 inline constexpr absl::string_view kFindingKinds[] = {
-    "dangling-name",   "unclaimed-name",  "duplicate-name", "bad-record",
-    "stale-temp",      "orphan-lock",     "stale-creating", "missing-run-dir",
-    "missing-log-dir", "orphan-run-dir",  "orphan-log-dir", "state-mismatch",
+    "dangling-name",      "unclaimed-name", "duplicate-name", "bad-record",
+    "stale-temp",         "orphan-lock",    "stale-creating", "missing-run-dir",
+    "missing-log-dir",    "orphan-run-dir", "orphan-log-dir", "state-mismatch",
     "interrupted-delete", "missing-disk"};
 
-// Writers (Reserve, Update, PutAll, Delete) take the locks of the VMs they
-// change, waiting at most 60 s (DeadlineExceeded "lock <path>: still held by
-// another process after 1m"); readers (Get, Resolve, List) never lock.
+// Writers (Reserve, Update, PutAll, Delete) own the VMs they change, waiting
+// at most 60 s (DeadlineExceeded "lock <path>: still held by another process
+// after 1m", or "lock <path>: vm <id> is part of a put still running after
+// 1m"; a put also waits that long for put.lock); readers (Get, Resolve,
+// List) never lock.
 class Index {
  public:
   // Opens the registry under <root_dir>/cloudhypervisor/db, creating what is
   // missing (root_dir included) with owner-only modes. FailedPrecondition
   // "<path>: not a directory" when root_dir is something else.
-  static absl::StatusOr<std::unique_ptr<Index>> Open(absl::string_view root_dir);
+  static absl::StatusOr<std::unique_ptr<Index>> Open(
+      absl::string_view root_dir);
 
   // Stores `vm` (state CREATING expected; id and config.name set) and claims
   // its name. AlreadyExists `vm "web": name already used by <id>` /
@@ -125,9 +141,12 @@ class Index {
                             absl::FunctionRef<absl::Status(Vm&)> fn);
 
   // Upsert of complete records (vm-index put): all-or-nothing w.r.t.
-  // validation and name conflicts (checked for the whole batch, with every
-  // batch VM locked, before anything is written). Each record write is atomic;
-  // a crash mid-batch leaves some of the batch's records written, each one
+  // validation and name conflicts (checked, and every new name claimed, for
+  // the whole batch, with every batch VM owned through put.ids, before
+  // anything is written). Open fds stay bounded whatever the batch size. Each
+  // record write is atomic; a write failing mid-batch (a full disk) keeps the
+  // records already written and releases every name no record carries, and a
+  // crash mid-batch leaves some of the batch's records written, each one
   // complete (re-running the put is idempotent). Names may move between VMs
   // of the batch unless they form a cycle (InvalidArgument).
   absl::Status PutAll(const std::vector<Vm>& vms);

@@ -120,15 +120,16 @@ TEST(IndexProcessTest, ExactlyOneOf32ProcessesWinsAName) {
         ++winners;
         winner_id = TestId(round * 100 + i + 1);
       } else {
-        ASSERT_TRUE(exit.exited() && exit.code() == 3) << exit.ToString() << out;
+        ASSERT_TRUE(exit.exited() && exit.code() == 3)
+            << exit.ToString() << out;
         losers.push_back(out);
       }
     }
     ASSERT_EQ(winners, 1) << absl::StrJoin(losers, "");
     for (const std::string& out : losers) {
-      EXPECT_THAT(out, ::testing::HasSubstr("vm \"" + name +
-                                            "\": name already used by " +
-                                            winner_id));
+      EXPECT_THAT(
+          out, ::testing::HasSubstr("vm \"" + name +
+                                    "\": name already used by " + winner_id));
     }
     std::unique_ptr<Index> index = OpenIndex(root.path());
     ASSERT_NE(index, nullptr);
@@ -146,8 +147,9 @@ TEST(IndexProcessTest, SixteenProcessesEachMake200UpdatesNoneLost) {
   constexpr int kProcs = 16, kUpdates = 200;
   std::vector<Tool> tools;
   for (int i = 0; i < kProcs; ++i) {
-    tools.push_back(StartTool({"updates", root.path(), TestId(i + 1),
-                               absl::StrCat("vm-", i), absl::StrCat(kUpdates)}));
+    tools.push_back(
+        StartTool({"updates", root.path(), TestId(i + 1),
+                   absl::StrCat("vm-", i), absl::StrCat(kUpdates)}));
   }
   for (Tool& t : tools) t.barrier.reset();
   for (Tool& t : tools) {
@@ -234,8 +236,8 @@ TEST(IndexProcessTest, WritersKilledAtRandomMomentsLoseNothing) {
   auto start_writers = [&] {
     std::vector<Tool> writers;
     for (int w = 0; w < kWriters; ++w) {
-      writers.push_back(StartTool({"writer", root.path(), absl::StrCat(w),
-                                   absl::StrCat(rng())}));
+      writers.push_back(StartTool(
+          {"writer", root.path(), absl::StrCat(w), absl::StrCat(rng())}));
     }
     return writers;
   };
@@ -273,9 +275,11 @@ TEST(IndexProcessTest, WritersKilledAtRandomMomentsLoseNothing) {
       ASSERT_OK_AND_ASSIGN(process::ExitInfo exit, t.child->Wait());
       std::string out = outs[w] + ReadAll(t.out.get());
       ASSERT_TRUE(!exit.exited() && exit.signal() == SIGKILL)
-          << exit.ToString() << "\n" << out;
+          << exit.ToString() << "\n"
+          << out;
       std::optional<std::string> pending;
-      for (absl::string_view line : absl::StrSplit(out, '\n', absl::SkipEmpty())) {
+      for (absl::string_view line :
+           absl::StrSplit(out, '\n', absl::SkipEmpty())) {
         ASSERT_FALSE(absl::StartsWith(line, "F ")) << out;
         if (line == "D") {
           ASSERT_TRUE(pending.has_value()) << out;
@@ -375,16 +379,18 @@ TEST(IndexProcessTest, WritersKilledAtRandomMomentsLoseNothing) {
     verifying += t4 - t3;
     repairing += absl::Now() - t4;
   }
-  std::printf("%d rounds: %d operations completed, %d killed mid-operation, "
-              "%d needed repair\n",
-              rounds, ops_done, killed_mid_op, repaired_rounds);
-  std::printf("time: waiting for start-up %s, writers running %s, spawning "
-              "%s, verifying %s, check --repair %s\n",
-              absl::FormatDuration(startup).c_str(),
-              absl::FormatDuration(running).c_str(),
-              absl::FormatDuration(spawning).c_str(),
-              absl::FormatDuration(verifying).c_str(),
-              absl::FormatDuration(repairing).c_str());
+  std::printf(
+      "%d rounds: %d operations completed, %d killed mid-operation, "
+      "%d needed repair\n",
+      rounds, ops_done, killed_mid_op, repaired_rounds);
+  std::printf(
+      "time: waiting for start-up %s, writers running %s, spawning "
+      "%s, verifying %s, check --repair %s\n",
+      absl::FormatDuration(startup).c_str(),
+      absl::FormatDuration(running).c_str(),
+      absl::FormatDuration(spawning).c_str(),
+      absl::FormatDuration(verifying).c_str(),
+      absl::FormatDuration(repairing).c_str());
   // The test is only meaningful if kills really land inside operations.
   EXPECT_GT(killed_mid_op, rounds / 4);
   EXPECT_GT(ops_done, rounds);

@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include <optional>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/time/clock.h"
@@ -68,7 +68,8 @@ TEST(IndexOpenTest, AMissingRootIsMadeOwnerOnly) {
   // Something that is not a directory is an error.
   ASSERT_OK(fs::WriteNewFile(dir.Join("file"), "", 0600));
   EXPECT_THAT(Index::Open(dir.Join("file")),
-              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("not a directory")));
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("not a directory")));
 }
 
 TEST(IndexOpenTest, CreatesTheDatabaseLayout) {
@@ -142,8 +143,9 @@ TEST_F(IndexTest, ReserveRespectsANameClaimInFlight) {
   // Another process holds VM 9's lock: it has claimed "web" and is about to
   // write its record, so the name is taken.
   ASSERT_EQ(::symlink(TestId(9).c_str(), Db("names/web").c_str()), 0);
-  ASSERT_OK_AND_ASSIGN(FileLock lock, FileLock::Acquire(Db("locks/" + TestId(9)),
-                                                        absl::Seconds(1)));
+  ASSERT_OK_AND_ASSIGN(
+      FileLock lock,
+      FileLock::Acquire(Db("locks/" + TestId(9)), absl::Seconds(1)));
   EXPECT_THAT(index_->Reserve(TestVm(TestId(1), "web")),
               StatusIs(absl::StatusCode::kAlreadyExists,
                        HasSubstr("already used by " + TestId(9))));
@@ -200,10 +202,13 @@ TEST_F(IndexTest, UpdateOfUnknownIdLeavesNoLockFile) {
 TEST_F(IndexTest, RenameMovesTheClaim) {
   ASSERT_OK(index_->Reserve(TestVm(TestId(1), "web")));
   ASSERT_OK(index_->Reserve(TestVm(TestId(2), "db")));
-  ASSERT_OK(index_->Update(TestId(1), [](Vm& vm) {
-    vm.mutable_config()->set_name("www");
-    return absl::OkStatus();
-  }).status());
+  ASSERT_OK(index_
+                ->Update(TestId(1),
+                         [](Vm& vm) {
+                           vm.mutable_config()->set_name("www");
+                           return absl::OkStatus();
+                         })
+                .status());
   EXPECT_THAT(index_->Resolve("www"), IsOkAndHolds(TestId(1)));
   EXPECT_THAT(index_->Resolve("web"), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_FALSE(Exists(Db("names/web")));
@@ -228,8 +233,8 @@ TEST_F(IndexTest, RenameMovesTheClaim) {
 
 TEST_F(IndexTest, DeleteRemovesRecordNameAndLock) {
   ASSERT_OK(index_->Reserve(TestVm(TestId(1), "web")));
-  ASSERT_OK(index_->Update(TestId(1), [](Vm&) { return absl::OkStatus(); })
-                .status());
+  ASSERT_OK(
+      index_->Update(TestId(1), [](Vm&) { return absl::OkStatus(); }).status());
   EXPECT_TRUE(Exists(Db("locks/" + TestId(1))));
   ASSERT_OK(index_->Delete(TestId(1)));
   EXPECT_FALSE(Exists(Db("vms/" + TestId(1) + ".pb")));
@@ -280,11 +285,12 @@ TEST_F(IndexTest, ListIsSortedByName) {
 
 TEST_F(IndexTest, ListSkipsTempAndCorruptFiles) {
   ASSERT_OK(index_->Reserve(TestVm(TestId(1), "a")));
-  ASSERT_EQ(::symlink("x", Db("vms/." + TestId(2) + ".pb.tmp-abc").c_str()),
-            0);
+  ASSERT_EQ(::symlink("x", Db("vms/." + TestId(2) + ".pb.tmp-abc").c_str()), 0);
   FILE* f = std::fopen(Db("vms/" + TestId(3) + ".pb").c_str(), "w");
   std::fputs("\xff\xff garbage", f);
   std::fclose(f);
+  // A record file that cannot even be read.
+  ASSERT_EQ(::mkdir(Db("vms/" + TestId(4) + ".pb").c_str(), 0700), 0);
   EXPECT_THAT(Names(), ::testing::ElementsAre("a"));
 }
 
@@ -292,13 +298,17 @@ TEST_F(IndexTest, OperationsOnOtherVmsDoNotWaitForAHeldLock) {
   ASSERT_OK(index_->Reserve(TestVm(TestId(1), "busy")));
   ASSERT_OK(index_->Reserve(TestVm(TestId(2), "free")));
   // Another process is in the middle of a read-modify-write of VM 1.
-  ASSERT_OK_AND_ASSIGN(FileLock held, FileLock::Acquire(Db("locks/" + TestId(1)),
-                                                        absl::Seconds(1)));
+  ASSERT_OK_AND_ASSIGN(
+      FileLock held,
+      FileLock::Acquire(Db("locks/" + TestId(1)), absl::Seconds(1)));
   absl::Time start = absl::Now();
-  EXPECT_OK(index_->Update(TestId(2), [](Vm& vm) {
-    vm.set_state(Vm::STOPPED);
-    return absl::OkStatus();
-  }).status());
+  EXPECT_OK(index_
+                ->Update(TestId(2),
+                         [](Vm& vm) {
+                           vm.set_state(Vm::STOPPED);
+                           return absl::OkStatus();
+                         })
+                .status());
   EXPECT_OK(index_->Reserve(TestVm(TestId(3), "new")));
   EXPECT_OK(index_->PutAll({TestVm(TestId(4), "put")}));
   EXPECT_OK(index_->Delete(TestId(3)));
@@ -314,8 +324,8 @@ TEST_F(IndexTest, OperationsOnOtherVmsDoNotWaitForAHeldLock) {
     FileLock gone = std::move(held);
   });
   absl::Time before = absl::Now();
-  EXPECT_OK(index_->Update(TestId(1), [](Vm&) { return absl::OkStatus(); })
-                .status());
+  EXPECT_OK(
+      index_->Update(TestId(1), [](Vm&) { return absl::OkStatus(); }).status());
   EXPECT_GE(absl::Now() - before, absl::Milliseconds(90));
   releaser.join();
 }

@@ -8,10 +8,11 @@
 //       Reserves the VM, waits for EOF on stdin, then makes COUNT updates,
 //       the i-th appending snapshot id TestId(i). Exit 0 when all returned.
 //   index_testtool writer ROOT WRITER SEED
-//       Waits for EOF on stdin, then runs random operations on its own VMs (ids starting with the hex
-//       digit 10+WRITER) until killed. Before each operation it prints
-//       "B <op> <args>" and after it returned "D", each with one write(2), so
-//       whoever kills it knows which operations completed. Ops:
+//       Waits for EOF on stdin, then runs random operations on its own VMs (ids
+//       starting with the hex digit 10+WRITER) until killed. Before each
+//       operation it prints "B <op> <args>" and after it returned "D", each
+//       with one write(2), so whoever kills it knows which operations
+//       completed. Ops:
 //         B reserve ID NAME | B update ID COUNTER | B rename ID NAME |
 //         B delete ID | B put ID NAME COUNTER ID NAME COUNTER
 //       (COUNTER is kept in config.image as "c<COUNTER>".) It prints "R"
@@ -167,8 +168,8 @@ int Writer(const char* root, int writer, uint64_t seed) {
       int c1 = own[id1].counter + 1;
       Say(absl::StrCat("B put ", id1, " ", own[id1].name, " ", c1, " ", id2,
                        " ", name2, " 0"));
-      absl::Status s = index->PutAll({with_counter(id1, own[id1].name, c1),
-                                      with_counter(id2, name2, 0)});
+      absl::Status s = index->PutAll(
+          {with_counter(id1, own[id1].name, c1), with_counter(id2, name2, 0)});
       if (!s.ok()) Fail(s);
       own[id1].counter = c1;
       own[id2] = {name2, 0};

@@ -1,5 +1,6 @@
 // Index::PutAll: a validated, all-or-nothing (with respect to validation and
-// name conflicts) upsert of complete records.
+// name conflicts) upsert of complete records, with a bounded number of open
+// fds whatever the size of the batch.
 #include <algorithm>
 #include <optional>
 #include <string>
@@ -28,13 +29,15 @@ absl::Status Index::PutAll(const std::vector<Vm>& vms) {
   for (size_t i = 0; i < n; ++i) {
     std::string where = absl::StrCat("vm[", i, "]");
     RETURN_IF_ERROR(record::ValidateVm(vms[i], where));
-    if (!record::IsValidId(vms[i].id()) || !record::IsValidName(vms[i].config().name())) {
+    if (!record::IsValidId(vms[i].id()) ||
+        !record::IsValidName(vms[i].config().name())) {
       return absl::InvalidArgumentError(
           absl::StrCat(where, ": bad id or name"));
     }
     if (!by_id.emplace(vms[i].id(), i).second) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          where, ".id: ", vms[i].id(), " also in vm[", by_id[vms[i].id()], "]"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ".id: ", vms[i].id(), " also in vm[",
+                       by_id[vms[i].id()], "]"));
     }
     if (!by_name.emplace(vms[i].config().name(), i).second) {
       return absl::InvalidArgumentError(
@@ -43,42 +46,43 @@ absl::Status Index::PutAll(const std::vector<Vm>& vms) {
     }
   }
 
-  // 2. Every VM of the batch locked, in id order so that two batches never
-  // wait for each other in a cycle.
+  if (n == 0) return absl::OkStatus();
+
+  // 2. The batch's ids published as put.ids under put.lock: from now on
+  // every other writer leaves these VMs alone (index.h, "Puts and ownership"),
+  // so the put owns them without holding one fd per VM.
   std::vector<std::string> ids;
+  ids.reserve(n);
   for (const Vm& vm : vms) ids.push_back(vm.id());
   std::sort(ids.begin(), ids.end());
   absl::flat_hash_set<std::string> held(ids.begin(), ids.end());
-  std::vector<FileLock> locks;
-  locks.reserve(n);
-  auto drop_new_locks = [&] {
-    for (size_t k = 0; k < locks.size(); ++k) {
-      store.DropLockIfNoRecord(locks[k], ids[k]).IgnoreError();
+  ASSIGN_OR_RETURN(FileLock put_lock, store.BeginPut(ids));
+  // Destroyed before put_lock: put.ids goes while the put still holds it.
+  absl::Cleanup end_put = [&] { store.EndPut().IgnoreError(); };
+
+  // 3. Current records, each read under its VM's lock, taken once: that
+  // waits for an operation that started before put.ids was published. One
+  // lock at a time, so the fds in use stay bounded.
+  std::vector<std::optional<Vm>> current(n);
+  for (size_t i = 0; i < n; ++i) {
+    const std::string& id = vms[i].id();
+    ASSIGN_OR_RETURN(FileLock lock, store.LockForPut(id));
+    absl::StatusOr<std::optional<Vm>> cur = store.ReadRecord(id);
+    // A new VM keeps no lock file (nothing is written yet).
+    if (cur.ok() && !cur->has_value()) {
+      store.DropLockIfNoRecord(lock, id).IgnoreError();
     }
-  };
-  // Lock files of new VMs whose record was not written go away on any exit.
-  absl::Cleanup drop = drop_new_locks;
-  for (const std::string& id : ids) {
-    ASSIGN_OR_RETURN(FileLock lock, store.Lock(id));
-    locks.push_back(std::move(lock));
+    if (!cur.ok()) return cur.status();
+    current[i] = *std::move(cur);
   }
 
-  // 3. Current records and the plan for each name.
-  std::vector<std::optional<Vm>> current(n);
+  // 4. The plan for each name.
   // takes_from[i] = j: vms[i] takes the name that batch VM j holds now, so j
   // must be written (with its new name) first.
   std::vector<std::optional<size_t>> takes_from(n);
   std::vector<bool> needs_claim(n, false);
   std::vector<bool> name_taken_by_peer(n, false);
   absl::Status failed;
-  for (size_t i = 0; i < n && failed.ok(); ++i) {
-    absl::StatusOr<std::optional<Vm>> cur = store.ReadRecord(vms[i].id());
-    if (!cur.ok()) {
-      failed = cur.status();
-      break;
-    }
-    current[i] = *std::move(cur);
-  }
   for (size_t i = 0; i < n && failed.ok(); ++i) {
     const std::string& name = vms[i].config().name();
     const std::string& id = vms[i].id();
@@ -104,8 +108,8 @@ absl::Status Index::PutAll(const std::vector<Vm>& vms) {
       continue;
     }
     if (store.NameIsValid(name, **owner)) {
-      failed = absl::AlreadyExistsError(absl::StrCat(
-          "vm \"", name, "\": name already used by ", **owner));
+      failed = absl::AlreadyExistsError(
+          absl::StrCat("vm \"", name, "\": name already used by ", **owner));
       break;
     }
     needs_claim[i] = true;  // a dangling link: ClaimName clears it
@@ -127,25 +131,38 @@ absl::Status Index::PutAll(const std::vector<Vm>& vms) {
   }
   if (!failed.ok()) return failed;
 
-  // 4. Claim every free name before writing anything, so that a lost race
+  // Removes the links to batch VM k that its record (as it is now) does not
+  // carry: what a failed put must not leave behind (I3 keeps every link a
+  // record carries). Only links to k are touched, and the put owns k.
+  auto drop_dangling = [&](size_t k) {
+    const std::string& id = vms[k].id();
+    std::vector<std::string> names = {vms[k].config().name()};
+    if (current[k].has_value()) names.push_back(current[k]->config().name());
+    for (const std::string& name : names) {
+      absl::StatusOr<std::optional<std::string>> link = store.ReadName(name);
+      if (link.ok() && *link == id && !store.NameIsValid(name, id)) {
+        store.ReleaseName(name, id).IgnoreError();
+      }
+    }
+  };
+
+  // 5. Claim every free name before writing anything, so that a lost race
   // with an outside claim still changes nothing.
   std::vector<size_t> claimed;
   for (size_t i = 0; i < n; ++i) {
     if (!needs_claim[i]) continue;
     absl::Status s = store.ClaimName(vms[i].config().name(), vms[i].id(), held);
     if (!s.ok()) {
-      for (size_t k : claimed) {
-        if (!(current[k].has_value() &&
-              current[k]->config().name() == vms[k].config().name())) {
-          store.ReleaseName(vms[k].config().name(), vms[k].id()).IgnoreError();
-        }
-      }
+      for (size_t k : claimed) drop_dangling(k);
       return s;
     }
     claimed.push_back(i);
   }
 
-  // 5. Writes, each VM after the one whose name it takes.
+  // 6. Writes, each VM after the one whose name it takes. Only the system
+  // can fail one now (a full disk, an I/O error): then every name the batch
+  // claimed or moved and no written record carries is released, so the
+  // failure leaves no dangling links (the records already written stay).
   std::vector<size_t> order;
   std::vector<bool> placed(n, false);
   for (size_t i = 0; i < n; ++i) {
@@ -164,10 +181,15 @@ absl::Status Index::PutAll(const std::vector<Vm>& vms) {
     Vm vm = vms[i];
     if (vm.created_at().empty()) vm.set_created_at(now);
     if (vm.updated_at().empty()) vm.set_updated_at(now);
+    absl::Status written;
     if (takes_from[i].has_value()) {
-      RETURN_IF_ERROR(store.ReplaceName(vm.config().name(), vm.id()));
+      written = store.ReplaceName(vm.config().name(), vm.id());
     }
-    RETURN_IF_ERROR(store.WriteRecord(vm));
+    if (written.ok()) written = store.WriteRecord(vm);
+    if (!written.ok()) {
+      for (size_t k = 0; k < n; ++k) drop_dangling(k);
+      return written;
+    }
     if (current[i].has_value() &&
         current[i]->config().name() != vm.config().name() &&
         !name_taken_by_peer[i]) {

@@ -2,6 +2,8 @@
 #include "lib/index/store.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,8 +13,11 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "google/protobuf/stubs/logging.h"
 #include "lib/base/errno.h"
 #include "lib/base/status_macros.h"
+#include "lib/base/unique_fd.h"
 #include "lib/fs/atomic_file.h"
 #include "lib/fs/io.h"
 #include "lib/record/ids.h"
@@ -21,9 +26,9 @@
 namespace chtools::index {
 
 using ::chtools::fs::FileLock;
-using ::chtools::fs::WriteFileAtomically;
 using ::chtools::fs::FsyncDir;
 using ::chtools::fs::ReadFileToString;
+using ::chtools::fs::WriteFileAtomically;
 namespace {
 
 absl::Status MkdirIfMissing(const std::string& dir) {
@@ -32,6 +37,9 @@ absl::Status MkdirIfMissing(const std::string& dir) {
   }
   return absl::OkStatus();
 }
+
+// A line of put.ids: 16 hex characters and a newline.
+constexpr size_t kIdLineBytes = 17;
 
 struct DirCloser {
   void operator()(DIR* d) const { ::closedir(d); }
@@ -68,6 +76,8 @@ absl::StatusOr<std::optional<Vm>> Store::ReadRecord(
     return data.status();
   }
   Vm vm;
+  // The error below says it; protobuf's own log line would only repeat it.
+  google::protobuf::LogSilencer quiet;
   if (!vm.ParseFromString(*data)) {
     return absl::DataLossError(absl::StrCat(path, ": cannot parse record"));
   }
@@ -134,8 +144,8 @@ absl::Status Store::ClaimName(
     if (!other.has_value()) continue;
     if (*other == id) return absl::OkStatus();
     auto in_use = [&] {
-      return absl::AlreadyExistsError(absl::StrCat(
-          "vm \"", name, "\": name already used by ", *other));
+      return absl::AlreadyExistsError(
+          absl::StrCat("vm \"", name, "\": name already used by ", *other));
     };
     if (NameIsValid(name, *other)) return in_use();
     std::optional<FileLock> other_lock;
@@ -194,12 +204,116 @@ absl::Status Store::ReleaseName(absl::string_view name,
 }
 
 absl::StatusOr<FileLock> Store::Lock(absl::string_view id) const {
-  return FileLock::Acquire(LockPath(id), kLockTimeout);
+  absl::Time deadline = absl::Now() + kLockTimeout;
+  absl::Duration pause = absl::Milliseconds(1);
+  for (;;) {
+    ASSIGN_OR_RETURN(
+        FileLock lock,
+        FileLock::Acquire(LockPath(id), std::max(deadline - absl::Now(),
+                                                 absl::ZeroDuration())));
+    // Checked under the lock: a put publishes put.ids before it takes the
+    // lock of any VM it lists, so either it waits for us or we see the list.
+    ASSIGN_OR_RETURN(bool in_put, InRunningPut(id));
+    if (!in_put) return lock;
+    // The put owns this VM until it ends: let go and wait.
+    { FileLock released = std::move(lock); }
+    if (absl::Now() >= deadline) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("lock ", LockPath(id), ": vm ", id,
+                       " is part of a put still running after ",
+                       absl::FormatDuration(kLockTimeout)));
+    }
+    absl::SleepFor(pause);
+    pause = std::min(pause * 2, absl::Milliseconds(50));
+  }
 }
 
 absl::StatusOr<std::optional<FileLock>> Store::TryLock(
     absl::string_view id) const {
-  return FileLock::TryAcquire(LockPath(id));
+  // Before: not to make a lock file for a VM a put is about to write. After,
+  // under the lock: a put that started in between either waits for us or is
+  // listed by now.
+  ASSIGN_OR_RETURN(bool in_put, InRunningPut(id));
+  if (in_put) return std::nullopt;
+  ASSIGN_OR_RETURN(std::optional<FileLock> lock,
+                   FileLock::TryAcquire(LockPath(id)));
+  if (!lock.has_value()) return std::nullopt;
+  ASSIGN_OR_RETURN(in_put, InRunningPut(id));
+  if (in_put) return std::nullopt;
+  return lock;
+}
+
+absl::StatusOr<FileLock> Store::LockForPut(absl::string_view id) const {
+  return FileLock::Acquire(LockPath(id), kLockTimeout);
+}
+
+absl::StatusOr<FileLock> Store::BeginPut(
+    const std::vector<std::string>& sorted_ids) const {
+  ASSIGN_OR_RETURN(FileLock lock,
+                   FileLock::Acquire(PutLockPath(), kLockTimeout));
+  std::string data;
+  data.reserve(sorted_ids.size() * kIdLineBytes);
+  for (const std::string& id : sorted_ids) absl::StrAppend(&data, id, "\n");
+  // Not fsynced: the list means something only while put.lock is held, and
+  // a crash releases that.
+  RETURN_IF_ERROR(
+      WriteFileAtomically(PutIdsPath(), data, 0600, /*sync=*/false));
+  return lock;
+}
+
+absl::Status Store::EndPut() const {
+  std::string path = PutIdsPath();
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    return ErrnoError(errno, "unlink", path);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> Store::PutRunning() const {
+  std::string path = PutLockPath();
+  // Opened without O_CREAT: only a put makes put.lock.
+  UniqueFd fd(
+      RetryEintr([&] { return ::open(path.c_str(), O_RDONLY | O_CLOEXEC); }));
+  if (!fd) {
+    if (errno == ENOENT) return false;
+    return ErrnoError(errno, "open", path);
+  }
+  if (RetryEintr([&] { return ::flock(fd.get(), LOCK_SH | LOCK_NB); }) != 0) {
+    if (errno == EWOULDBLOCK) return true;
+    return ErrnoError(errno, "flock", path);
+  }
+  return false;
+}
+
+absl::StatusOr<bool> Store::InRunningPut(absl::string_view id) const {
+  std::string path = PutIdsPath();
+  struct stat st;
+  // The common case, no put anywhere: one stat.
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return false;
+    return ErrnoError(errno, "stat", path);
+  }
+  ASSIGN_OR_RETURN(bool running, PutRunning());
+  if (!running) return false;
+  absl::StatusOr<std::string> ids = ReadFileToString(path);
+  if (!ids.ok()) {
+    if (absl::IsNotFound(ids.status())) return false;  // it just ended
+    return ids.status();
+  }
+  // Sorted lines of 16 characters each: a binary search by line.
+  absl::string_view list = *ids;
+  size_t lo = 0, hi = list.size() / kIdLineBytes;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    absl::string_view line = list.substr(mid * kIdLineBytes, kIdLineBytes - 1);
+    if (line == id) return true;
+    if (line < id) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return false;
 }
 
 absl::Status Store::DropLockIfNoRecord(FileLock& lock,

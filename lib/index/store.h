@@ -33,6 +33,10 @@ class Store {
   std::string NamesDir() const { return db_ + "/names"; }
   std::string LocksDir() const { return db_ + "/locks"; }
   std::string QuarantineDir() const { return db_ + "/quarantine"; }
+  // The lock every put holds while it runs, and the list of the ids it owns
+  // (index.h, "Puts and ownership").
+  std::string PutLockPath() const { return db_ + "/put.lock"; }
+  std::string PutIdsPath() const { return db_ + "/put.ids"; }
   std::string RecordPath(absl::string_view id) const;
   std::string NamePath(absl::string_view name) const;
   std::string LockPath(absl::string_view id) const;
@@ -56,25 +60,45 @@ class Store {
   // True if names/<name> -> id and id's record carries `name`.
   bool NameIsValid(absl::string_view name, absl::string_view id) const;
 
-  // Claims `name` for `id` (caller holds id's lock and the locks of every id
-  // in `held`). Succeeds if the link already points to id. An existing link
-  // to another VM blocks the claim if valid, or while that VM's lock is busy;
-  // otherwise it is dangling and is removed first. AlreadyExists
-  // `vm "<name>": name already used by <other>`.
+  // Claims `name` for `id` (caller owns id and every id in `held`: holds
+  // their locks, or is the running put that lists them). Succeeds if the link
+  // already points to id. An existing link to another VM blocks the claim if
+  // valid, or while that VM's lock is busy; otherwise it is dangling and is
+  // removed first. AlreadyExists `vm "<name>": name already used by <other>`.
   absl::Status ClaimName(absl::string_view name, absl::string_view id,
                          const absl::flat_hash_set<std::string>& held) const;
   // Points names/<name> at `id`, replacing whatever link is there (caller
-  // holds the locks of `id` and of the link's current target).
+  // owns `id` and the link's current target).
   absl::Status ReplaceName(absl::string_view name, absl::string_view id) const;
-  // Removes names/<name> if it points to `id` (caller holds id's lock).
+  // Removes names/<name> if it points to `id` (caller owns id).
   absl::Status ReleaseName(absl::string_view name, absl::string_view id) const;
 
-  // id's lock, waiting at most kLockTimeout.
+  // id's lock, waiting at most kLockTimeout, and while a running put lists
+  // id, for that put to end (DeadlineExceeded after kLockTimeout in all).
   absl::StatusOr<fs::FileLock> Lock(absl::string_view id) const;
-  // id's lock if free now, else nullopt.
-  absl::StatusOr<std::optional<fs::FileLock>> TryLock(absl::string_view id) const;
+  // id's lock if free now and no running put lists id, else nullopt.
+  absl::StatusOr<std::optional<fs::FileLock>> TryLock(
+      absl::string_view id) const;
+
+  // For a put: waits for put.lock (kLockTimeout), then publishes
+  // `sorted_ids` as put.ids. From then on every other writer leaves those
+  // VMs alone; the put still takes each VM's lock once (LockForPut) to wait
+  // for operations that started before. The returned lock is the put's.
+  absl::StatusOr<fs::FileLock> BeginPut(
+      const std::vector<std::string>& sorted_ids) const;
+  // Removes put.ids; called before the put's lock goes away.
+  absl::Status EndPut() const;
+  // id's lock for the running put (no put.ids check), waiting at most
+  // kLockTimeout.
+  absl::StatusOr<fs::FileLock> LockForPut(absl::string_view id) const;
+  // True if put.lock is held, i.e. a put is running.
+  absl::StatusOr<bool> PutRunning() const;
+  // True if a running put lists id in put.ids. A put.ids whose put.lock is
+  // free is the leftover of a crashed put and lists nothing.
+  absl::StatusOr<bool> InRunningPut(absl::string_view id) const;
   // Removes the lock file of a VM that has no record (caller holds it).
-  absl::Status DropLockIfNoRecord(fs::FileLock& lock, absl::string_view id) const;
+  absl::Status DropLockIfNoRecord(fs::FileLock& lock,
+                                  absl::string_view id) const;
 
   // Sorted entry names of a directory (without "." and "..").
   absl::StatusOr<std::vector<std::string>> ListDir(

@@ -9,6 +9,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
@@ -16,6 +17,7 @@
 #include "lib/base/errno.h"
 #include "lib/base/status_macros.h"
 #include "lib/fs/io.h"
+#include "lib/record/printable.h"
 
 namespace chtools::record {
 namespace {
@@ -106,6 +108,15 @@ Position OffendingToken(absl::string_view text, const FirstErrorCollector& e) {
   return reported;
 }
 
+// Printable(s), but with tabs kept as they are.
+std::string ShowKeepingTabs(absl::string_view s) {
+  std::vector<std::string> parts;
+  for (absl::string_view part : absl::StrSplit(s, '\t')) {
+    parts.push_back(Printable(part));
+  }
+  return absl::StrJoin(parts, "\t");
+}
+
 absl::Status RenderError(absl::string_view text, absl::string_view source_name,
                          const FirstErrorCollector& errors) {
   Position pos = OffendingToken(text, errors);
@@ -116,16 +127,26 @@ absl::Status RenderError(absl::string_view text, absl::string_view source_name,
   }
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   size_t offset = ColumnToOffset(line, pos.column);
-  // Keep tabs in the caret line so it lines up under the same tab stops.
+  // The line goes to a terminal: control characters escaped, except tabs,
+  // which the caret line repeats so that it lines up under the same tab
+  // stops; one space per character before the offending token.
+  std::string before = ShowKeepingTabs(line.substr(0, offset));
+  std::string shown = before + ShowKeepingTabs(line.substr(offset));
   std::string caret;
-  for (size_t i = 0; i < offset; ++i) caret += line[i] == '\t' ? '\t' : ' ';
+  for (char c : before) {
+    if (c == '\t') {
+      caret += '\t';
+    } else if ((static_cast<unsigned char>(c) & 0xc0) != 0x80) {
+      caret += ' ';
+    }
+  }
   caret += '^';
   std::string message = errors.message();
   // At EOF the tokenizer's current token is empty: "Expected X, got: ".
   if (absl::EndsWith(message, ": ")) message += "end of input";
   return absl::InvalidArgumentError(absl::StrCat(source_name, ":", pos.line + 1,
                                                  ":", offset + 1, ": ", message,
-                                                 "\n", line, "\n", caret));
+                                                 "\n", shown, "\n", caret));
 }
 
 }  // namespace

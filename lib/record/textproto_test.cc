@@ -158,6 +158,21 @@ TEST(ParseRecordsTest, CaretFollowsTabs) {
   EXPECT_THAT(std::string(s.message()), HasSubstr("\n\tbogus: 1\n\t^"));
 }
 
+// The offending line is echoed to a terminal: its control characters are
+// escaped (tabs kept, for the caret), and the caret still points at the token.
+TEST(ParseRecordsTest, EchoedLineIsEscaped) {
+  absl::Status s =
+      ParseRecords("vm {\n\t\xc3\xa9 \x1b[2J bogus: 1\n}\n", "<stdin>")
+          .status();
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument,
+                          ::testing::StartsWith("<stdin>:2:2: ")));
+  EXPECT_THAT(std::string(s.message()),
+              ::testing::EndsWith("\n\t\xc3\xa9 \\x1b[2J bogus: 1\n\t^"));
+  s = ParseRecords("vm {\n\tid: \"a\" \x1b[2J\n}\n", "<stdin>").status();
+  EXPECT_THAT(std::string(s.message()),
+              ::testing::EndsWith("\n\tid: \"a\" \\x1b[2J\n\t        ^"));
+}
+
 TEST(ParseRecordsTest, UnterminatedMessageReportsEnd) {
   EXPECT_THAT(
       ParseRecords("vm {\n  id: \"a\"\n", "<stdin>"),

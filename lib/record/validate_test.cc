@@ -1,8 +1,15 @@
 #include "lib/record/validate.h"
 
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "gmock/gmock.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/message.h"
 #include "gtest/gtest.h"
 #include "lib/record/records.pb.h"
 #include "lib/record/textproto.h"
@@ -167,6 +174,133 @@ TEST(ValidateVmTest, RejectsEachBadField) {
        "2026-11-27T19:13:04Z)"},
       {"pid", [](Vm& v) { v.set_pid(-4); },
        "vm[2].pid: -4 is invalid: expected a process id"},
+      {"multicast mac",
+       [](Vm& v) { v.mutable_network(0)->set_mac("01:00:5e:00:00:fb"); },
+       "vm[2].network[0].mac: \"01:00:5e:00:00:fb\" is a multicast address "
+       "(low bit of the first octet set): a NIC needs a unicast MAC like "
+       "02:42:0a:58:00:05"},
+      {"broadcast mac",
+       [](Vm& v) { v.mutable_network(0)->set_mac("FF:ff:ff:ff:ff:ff"); },
+       "vm[2].network[0].mac: \"FF:ff:ff:ff:ff:ff\" is the broadcast address: "
+       "a NIC needs a unicast MAC like 02:42:0a:58:00:05"},
+      {"zero mac",
+       [](Vm& v) { v.mutable_network(0)->set_mac("00:00:00:00:00:00"); },
+       "vm[2].network[0].mac: \"00:00:00:00:00:00\" is all zeros: a NIC needs "
+       "a unicast MAC like 02:42:0a:58:00:05"},
+      {"ip 0.0.0.0",
+       [](Vm& v) { v.mutable_network(0)->mutable_ipv4()->set_ip("0.0.0.0"); },
+       "vm[2].network[0].ipv4.ip: \"0.0.0.0\" is the unspecified address "
+       "0.0.0.0"},
+      {"ip broadcast",
+       [](Vm& v) {
+         v.mutable_network(0)->mutable_ipv4()->set_ip("255.255.255.255");
+       },
+       "vm[2].network[0].ipv4.ip: \"255.255.255.255\" is the broadcast "
+       "address 255.255.255.255"},
+      {"ip network address",
+       [](Vm& v) { v.mutable_network(0)->mutable_ipv4()->set_ip("10.88.0.0"); },
+       "vm[2].network[0].ipv4.ip: \"10.88.0.0\" is the network address of its "
+       "/16 subnet, not a host address"},
+      {"ip subnet broadcast",
+       [](Vm& v) {
+         v.mutable_network(0)->mutable_ipv4()->set_ip("10.88.255.255");
+       },
+       "vm[2].network[0].ipv4.ip: \"10.88.255.255\" is the broadcast address "
+       "of its /16 subnet, not a host address"},
+      {"ip loopback",
+       [](Vm& v) { v.mutable_network(0)->mutable_ipv4()->set_ip("127.0.0.2"); },
+       "vm[2].network[0].ipv4.ip: \"127.0.0.2\" is a loopback address "
+       "(127.0.0.0/8)"},
+      {"gateway outside",
+       [](Vm& v) {
+         v.mutable_network(0)->mutable_ipv4()->set_gateway("10.89.0.1");
+       },
+       "vm[2].network[0].ipv4.gateway: \"10.89.0.1\" is outside the subnet "
+       "10.88.0.5/16: the guest could not reach it"},
+      {"gateway is ip",
+       [](Vm& v) {
+         v.mutable_network(0)->mutable_ipv4()->set_gateway("10.88.0.5");
+       },
+       "vm[2].network[0].ipv4.gateway: \"10.88.0.5\" is the NIC's own "
+       "address: a gateway is another host of the subnet"},
+      {"gateway subnet broadcast",
+       [](Vm& v) {
+         v.mutable_network(0)->mutable_ipv4()->set_gateway("10.88.255.255");
+       },
+       "vm[2].network[0].ipv4.gateway: \"10.88.255.255\" is the broadcast "
+       "address of its /16 subnet, not a host address"},
+      {"cpu too many", [](Vm& v) { v.mutable_config()->set_cpu(255); },
+       "vm[2].config.cpu: 255 is too large: at most 254 vCPUs (Cloud "
+       "Hypervisor's limit on x86_64)"},
+      {"memory too large",
+       [](Vm& v) {
+         v.mutable_config()->set_memory_bytes((int64_t{16} << 40) + 4096);
+       },
+       "vm[2].config.memory_bytes: 17592186048512 is too large: at most "
+       "17592186044416 (16 TiB)"},
+      // What `ch-launch create --memory 8191P` asks for: it fits in an int64.
+      {"memory 8191P",
+       [](Vm& v) { v.mutable_config()->set_memory_bytes(int64_t{8191} << 50); },
+       "vm[2].config.memory_bytes: 9222246136947933184 is too large: at most "
+       "17592186044416 (16 TiB)"},
+      {"memory max int64",
+       [](Vm& v) {
+         v.mutable_config()->set_memory_bytes(
+             std::numeric_limits<int64_t>::max());
+       },
+       "vm[2].config.memory_bytes: 9223372036854775807 is too large: at most "
+       "17592186044416 (16 TiB)"},
+      {"memory not in pages",
+       [](Vm& v) { v.mutable_config()->set_memory_bytes(536870912 + 512); },
+       "vm[2].config.memory_bytes: 536871424 is not a multiple of 4096: guest "
+       "memory is mapped in whole 4 KiB pages"},
+      {"storage too large",
+       [](Vm& v) {
+         v.mutable_config()->set_storage_bytes((int64_t{64} << 40) + 1);
+       },
+       "vm[2].config.storage_bytes: 70368744177665 is too large: at most "
+       "70368744177664 (64 TiB)"},
+      {"windows direct boot",
+       [](Vm& v) { v.mutable_config()->set_windows(true); },
+       "vm[2].config.windows: a Windows guest boots from UEFI firmware, not "
+       "from a direct kernel (boot.kernel_path is set)"},
+      {"invalid utf-8",
+       [](Vm& v) { v.mutable_config()->set_image("ima\xc3ge"); },
+       "vm[2].config.image: is not valid UTF-8 (byte 3): text fields must be "
+       "UTF-8"},
+      {"long image",
+       [](Vm& v) { v.mutable_config()->set_image(std::string(1025, 'x')); },
+       "vm[2].config.image: 1025 bytes is too long: at most 1024 bytes"},
+      {"huge image",
+       [](Vm& v) {
+         v.mutable_config()->set_image(std::string(100 << 20, 'x'));
+       },
+       "vm[2].config.image: 104857600 bytes is too long: at most 1024 bytes"},
+      {"long path",
+       [](Vm& v) {
+         v.mutable_storage(1)->set_path("/" + std::string(4096, 'x'));
+       },
+       "vm[2].storage[1].path: 4097 bytes is too long: at most 4096 bytes"},
+      {"long cmdline",
+       [](Vm& v) { v.mutable_boot()->set_cmdline(std::string(4097, 'x')); },
+       "vm[2].boot.cmdline: 4097 bytes is too long: at most 4096 bytes"},
+      {"17 nics",
+       [](Vm& v) {
+         for (int i = 0; i < 16; ++i) *v.add_network() = v.network(0);
+       },
+       "vm[2].network: 17 entries are too many: at most 16"},
+      {"33 disks",
+       [](Vm& v) {
+         for (int i = 0; i < 31; ++i) *v.add_storage() = v.storage(0);
+       },
+       "vm[2].storage: 33 entries are too many: at most 32"},
+      {"1025 blobs",
+       [](Vm& v) {
+         for (int i = 0; i < 1024; ++i) v.add_image_blob_ids("ab");
+       },
+       "vm[2].image_blob_ids: 1025 entries are too many: at most 1024"},
+      {"escaped in messages", [](Vm& v) { v.set_run_dir("run\x1b[2J\n\"x"); },
+       "vm[2].run_dir: \"run\\x1b[2J\\n\\\"x\" is not an absolute path"},
   };
   for (const BadCase& c : cases) {
     Vm vm = GoodVm();
@@ -175,6 +309,161 @@ TEST(ValidateVmTest, RejectsEachBadField) {
                 StatusIs(absl::StatusCode::kInvalidArgument, c.message))
         << c.name;
   }
+}
+
+TEST(ValidateVmTest, AcceptsTheBounds) {
+  Vm vm = GoodVm();
+  vm.mutable_config()->set_cpu(254);
+  vm.mutable_config()->set_memory_bytes(int64_t{16} << 40);
+  vm.mutable_config()->set_storage_bytes(int64_t{64} << 40);
+  vm.mutable_config()->set_image(std::string(1024, 'x'));
+  vm.mutable_storage(1)->set_path("/" + std::string(4095, 'x'));
+  vm.mutable_boot()->set_cmdline(std::string(4096, 'x'));
+  vm.mutable_config()->set_name("caf\xc3\xa9");  // checked by its pattern
+  EXPECT_THAT(ValidateVm(vm, "vm[0]"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::StartsWith("vm[0].config.name: \"caf")));
+  vm.mutable_config()->set_name("web");
+  vm.mutable_config()->set_image("caf\xc3\xa9 \xf0\x9f\x98\x80");
+  for (int i = 0; i < 15; ++i) *vm.add_network() = vm.network(0);
+  for (int i = 0; i < 30; ++i) *vm.add_storage() = vm.storage(0);
+  EXPECT_OK(ValidateVm(vm, "vm[0]"));
+  // No network or broadcast address in a /31 or /32.
+  Ipv4Config* v4 = vm.mutable_network(0)->mutable_ipv4();
+  v4->set_prefix(31);
+  v4->set_ip("10.0.0.0");
+  v4->set_gateway("10.0.0.1");
+  EXPECT_OK(ValidateVm(vm, "vm[0]"));
+  v4->set_prefix(32);
+  v4->set_ip("10.0.0.255");
+  v4->clear_gateway();
+  EXPECT_OK(ValidateVm(vm, "vm[0]"));
+  // A locally administered unicast MAC (what NewMac makes).
+  vm.mutable_network(0)->set_mac("fe:00:00:00:00:01");
+  EXPECT_OK(ValidateVm(vm, "vm[0]"));
+  // Windows with firmware boot.
+  vm.mutable_boot()->Clear();
+  vm.mutable_boot()->set_firmware_path("/r/firmware/CLOUDHV.fd");
+  vm.mutable_config()->set_windows(true);
+  EXPECT_OK(ValidateVm(vm, "vm[0]"));
+}
+
+// Every string field the records can hold, found through the descriptors,
+// so that a field added later is covered without touching this test.
+void ForEachStringField(
+    const google::protobuf::Descriptor& d, const std::string& path,
+    const std::function<
+        void(const std::string&,
+             const std::vector<const google::protobuf::FieldDescriptor*>&)>& fn,
+    std::vector<const google::protobuf::FieldDescriptor*>& trail) {
+  for (int i = 0; i < d.field_count(); ++i) {
+    const google::protobuf::FieldDescriptor* f = d.field(i);
+    std::string p = path + "." + f->name() + (f->is_repeated() ? "[0]" : "");
+    trail.push_back(f);
+    if (f->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_STRING) {
+      fn(p, trail);
+    } else if (f->cpp_type() ==
+               google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) {
+      ForEachStringField(*f->message_type(), p, fn, trail);
+    }
+    trail.pop_back();
+  }
+}
+
+// Sets the string at the end of `trail` (element 0 of repeated fields, added
+// if missing).
+void SetAlong(
+    google::protobuf::Message* m,
+    const std::vector<const google::protobuf::FieldDescriptor*>& trail,
+    const std::string& value) {
+  for (size_t k = 0; k < trail.size(); ++k) {
+    const google::protobuf::FieldDescriptor* f = trail[k];
+    const google::protobuf::Reflection* r = m->GetReflection();
+    bool last = k + 1 == trail.size();
+    if (f->is_repeated()) {
+      if (r->FieldSize(*m, f) == 0) {
+        if (last) {
+          r->AddString(m, f, value);
+        } else {
+          r->AddMessage(m, f);
+        }
+      }
+      if (last) {
+        r->SetRepeatedString(m, f, 0, value);
+      } else {
+        m = r->MutableRepeatedMessage(m, f, 0);
+      }
+    } else if (last) {
+      r->SetString(m, f, value);
+    } else {
+      m = r->MutableMessage(m, f);
+    }
+  }
+}
+
+TEST(ValidateFieldBoundsTest, EveryStringFieldMustBeUtf8AndBounded) {
+  int seen = 0;
+  std::vector<const google::protobuf::FieldDescriptor*> trail;
+  auto check =
+      [&](const std::string& path,
+          const std::vector<const google::protobuf::FieldDescriptor*>& t,
+          auto validate, google::protobuf::Message& good) {
+        ++seen;
+        std::unique_ptr<google::protobuf::Message> bad(good.New());
+        bad->CopyFrom(good);
+        SetAlong(bad.get(), t, "ok\xe2\x82");
+        EXPECT_THAT(validate(*bad),
+                    StatusIs(absl::StatusCode::kInvalidArgument,
+                             path + ": is not valid UTF-8 (byte 2): "
+                                    "text fields must be UTF-8"));
+        bad->CopyFrom(good);
+        SetAlong(bad.get(), t, std::string(kMaxPathBytes + 1, '/'));
+        EXPECT_THAT(
+            validate(*bad),
+            StatusIs(absl::StatusCode::kInvalidArgument,
+                     ::testing::StartsWith(path + ": 4097 bytes is too long: "
+                                                  "at most ")));
+      };
+  Vm vm = GoodVm();
+  ForEachStringField(
+      *Vm::descriptor(), "vm[1]",
+      [&](const std::string& path, const auto& t) {
+        check(
+            path, t,
+            [](const google::protobuf::Message& m) {
+              return ValidateVm(static_cast<const Vm&>(m), "vm[1]");
+            },
+            vm);
+      },
+      trail);
+  Snapshot snap;
+  snap.set_id("00112233445566ff");
+  ForEachStringField(
+      *Snapshot::descriptor(), "snapshot[0]",
+      [&](const std::string& path, const auto& t) {
+        check(
+            path, t,
+            [](const google::protobuf::Message& m) {
+              return ValidateSnapshot(static_cast<const Snapshot&>(m),
+                                      "snapshot[0]");
+            },
+            snap);
+      },
+      trail);
+  EXPECT_GE(seen, 39);  // 39 string fields in Vm and Snapshot today
+}
+
+TEST(ValidateFieldBoundsTest, PathsGetPathMaxOthersLess) {
+  Vm vm = GoodVm();
+  vm.set_log_dir("/" + std::string(4095, 'l'));
+  vm.mutable_network(0)->set_netns_path("/" + std::string(4095, 'n'));
+  vm.set_api_socket("/" + std::string(4095, 's'));
+  EXPECT_OK(ValidateFieldBounds(vm, "vm[0]"));
+  vm.mutable_network(0)->set_tap(std::string(1025, 't'));
+  EXPECT_THAT(ValidateFieldBounds(vm, "vm[0]"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "vm[0].network[0].tap: 1025 bytes is too long: at most "
+                       "1024 bytes"));
 }
 
 TEST(ValidateVmTest, FirmwareBootCidataNeedsNoSerial) {
@@ -228,6 +517,23 @@ TEST(ValidateSnapshotTest, AcceptsAndRejects) {
   EXPECT_THAT(ValidateSnapshot(bad, "snapshot[0]"),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        ::testing::StartsWith("snapshot[0].name: \"a b\"")));
+  bad = s;
+  bad.set_cpu(255);
+  EXPECT_THAT(ValidateSnapshot(bad, "snapshot[0]"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::StartsWith("snapshot[0].cpu: 255 is too "
+                                             "large: at most 254 vCPUs")));
+  bad = s;
+  bad.set_memory_bytes(int64_t{8191} << 50);
+  EXPECT_THAT(ValidateSnapshot(bad, "snapshot[0]"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::StartsWith("snapshot[0].memory_bytes: ")));
+  bad = s;
+  bad.set_description("bad \xff");
+  EXPECT_THAT(ValidateSnapshot(bad, "snapshot[0]"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "snapshot[0].description: is not valid UTF-8 (byte 4): "
+                       "text fields must be UTF-8"));
   bad = s;
   bad.set_data_dir("snap");
   EXPECT_THAT(

@@ -18,8 +18,8 @@
 
 #include "absl/flags/flag.h"
 #include "absl/time/clock.h"
-#include "lib/cli/tool.h"
 #include "lib/cli/stream.h"
+#include "lib/cli/tool.h"
 #include "lib/config/config.h"
 #include "lib/fs/io.h"
 #include "lib/record/textproto.h"
@@ -98,11 +98,13 @@ int main(int argc, char** argv) {
   if (!config.ok()) return chtools::ExitCode(config.status());
   options.config = *config;
 
-  vm_index::Input input = chtools::cli::FromFd(STDIN_FILENO, ::isatty(STDIN_FILENO) == 1);
+  vm_index::Input input =
+      chtools::cli::FromFd(STDIN_FILENO, ::isatty(STDIN_FILENO) == 1);
   vm_index::Output output;
   absl::Status status = vm_index::Run(options, input, &output);
   if (!status.ok()) return chtools::ExitCode(status);
-  absl::Status written = chtools::fs::WriteAll(STDOUT_FILENO, output.text, "<stdout>");
+  absl::Status written =
+      chtools::fs::WriteAll(STDOUT_FILENO, output.text, "<stdout>");
   for (const std::string& error : output.errors) chtools::PrintError(error);
   if (!written.ok()) return chtools::ExitCode(written);
   return vm_index::ExitCodeOf(status, output);

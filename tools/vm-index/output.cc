@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "google/protobuf/util/json_util.h"
+#include "lib/record/printable.h"
 #include "lib/record/textproto.h"
 
 namespace vm_index {
@@ -16,20 +17,32 @@ namespace {
 using Row = std::vector<std::string>;
 
 // Left-aligned columns separated by two spaces; the last column unpadded.
-std::string RenderTable(const std::vector<Row>& rows) {
+// Cells are record text, which anyone who can put a record controls: each is
+// escaped (record::Printable), so that it can neither start a new row nor
+// send escape sequences to the terminal.
+std::string RenderTable(const std::vector<Row>& raw_rows) {
+  std::vector<Row> rows;
+  std::vector<std::vector<size_t>> cell_widths;
   std::vector<size_t> widths;
-  for (const Row& row : rows) {
-    if (widths.size() < row.size()) widths.resize(row.size(), 0);
-    for (size_t i = 0; i < row.size(); ++i) {
-      widths[i] = std::max(widths[i], row[i].size());
+  for (const Row& raw : raw_rows) {
+    Row& row = rows.emplace_back();
+    std::vector<size_t>& cw = cell_widths.emplace_back();
+    if (widths.size() < raw.size()) widths.resize(raw.size(), 0);
+    for (size_t i = 0; i < raw.size(); ++i) {
+      row.push_back(chtools::record::Printable(raw[i]));
+      cw.push_back(chtools::record::PrintableWidth(row.back()));
+      widths[i] = std::max(widths[i], cw.back());
     }
   }
   std::string out;
-  for (const Row& row : rows) {
+  for (size_t r = 0; r < rows.size(); ++r) {
+    const Row& row = rows[r];
     std::string line;
     for (size_t i = 0; i < row.size(); ++i) {
       line += row[i];
-      if (i + 1 < row.size()) line.append(widths[i] - row[i].size() + 2, ' ');
+      if (i + 1 < row.size()) {
+        line.append(widths[i] - cell_widths[r][i] + 2, ' ');
+      }
     }
     while (!line.empty() && line.back() == ' ') line.pop_back();
     absl::StrAppend(&out, line, "\n");

@@ -13,10 +13,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "lib/cli/tool.h"
 #include "lib/base/status_macros.h"
 #include "lib/cli/output.h"
 #include "lib/cli/stream.h"
+#include "lib/cli/tool.h"
 #include "lib/fs/flock.h"
 #include "lib/index/index.h"
 #include "lib/process/ch_process.h"
@@ -45,7 +45,8 @@ Vm Observe(const Vm& vm, const ToolConfig& config) {
   Vm out = vm;
   const chtools::vm::VmPaths p = chtools::vm::PathsFor(config, vm.id());
   absl::StatusOr<chtools::process::ChProcess> proc =
-      chtools::process::FindChProcess(p.api_socket, p.pid_file, {p.cow_raw, p.overlay});
+      chtools::process::FindChProcess(p.api_socket, p.pid_file,
+                                      {p.cow_raw, p.overlay});
   if (proc.ok()) {
     out.set_pid(proc->pid());
     out.set_api_socket(p.api_socket);
@@ -68,7 +69,6 @@ absl::Status Emit(const Records& records, const Options& options,
   ASSIGN_OR_RETURN(output->text, FormatOutput(records, options.format));
   return absl::OkStatus();
 }
-
 
 // Refs from argv, or ids/names of the vm records on stdin ("-", or no refs
 // and stdin not a terminal).
@@ -185,8 +185,8 @@ absl::Status Rm(const Options& options, const Input& input, Index& index,
     absl::StatusOr<Vm> vm = chtools::vm::ForgetVm(env, id);
     if (!vm.ok()) {
       absl::StatusOr<Vm> rec = index.Get(id);
-      output->errors.push_back(
-          chtools::cli::VmError(rec.ok() ? rec->config().name() : id, "rm", vm.status()));
+      output->errors.push_back(chtools::cli::VmError(
+          rec.ok() ? rec->config().name() : id, "rm", vm.status()));
       continue;
     }
     *removed.add_vm() = *std::move(vm);
@@ -204,12 +204,15 @@ absl::Status Fsck(const Options& options, Index& index, Output* output) {
   ToolConfig config = options.config;
   ctx.is_alive = [config](const Vm& vm) {
     const chtools::vm::VmPaths p = chtools::vm::PathsFor(config, vm.id());
-    return chtools::process::FindChProcess(p.api_socket, p.pid_file, {p.cow_raw, p.overlay}).ok();
+    return chtools::process::FindChProcess(p.api_socket, p.pid_file,
+                                           {p.cow_raw, p.overlay})
+        .ok();
   };
   // An operation in flight (its lock held) is never a finding: its dirs may
   // exist before its record does.
   ctx.is_busy = [config](absl::string_view id) {
-    absl::StatusOr<std::optional<chtools::fs::FileLock>> l = chtools::vm::TryLockVm(config, id);
+    absl::StatusOr<std::optional<chtools::fs::FileLock>> l =
+        chtools::vm::TryLockVm(config, id);
     return l.ok() && !l->has_value();
   };
   ctx.now = options.now;

@@ -156,5 +156,28 @@ TEST(OutputTest, HumanBytes) {
   EXPECT_EQ(HumanBytes(10737418240), "10G");
 }
 
+// Findings carry paths from directory listings and details with record
+// text: every cell of the table is escaped, and columns line up by
+// characters, not bytes.
+TEST(OutputTest, TableEscapesEveryCell) {
+  chtools::Records records;
+  chtools::Finding* f = records.add_finding();
+  f->set_kind("bad-record");
+  f->set_path("/db/vms/\x1b]0;pwned\x07.pb");
+  f->set_detail("line one\nKIND  VM  forged");
+  chtools::Finding* g = records.add_finding();
+  g->set_kind("dangling-name");
+  g->set_path("/db/names/caf\xc3\xa9");
+  g->set_detail("d");
+  absl::StatusOr<std::string> table = FormatOutput(records, Format::kTable);
+  ASSERT_TRUE(table.ok()) << table.status();
+  EXPECT_EQ(
+      *table,
+      "KIND           VM  PATH                         REPAIRED  DETAIL\n"
+      "bad-record     -   /db/vms/\\x1b]0;pwned\\x07.pb  no        "
+      "line one\\nKIND  VM  forged\n"
+      "dangling-name  -   /db/names/caf\xc3\xa9               no        d\n");
+}
+
 }  // namespace
 }  // namespace vm_index
