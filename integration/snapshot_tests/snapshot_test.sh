@@ -30,7 +30,7 @@ cleanup() {
 }
 trap cleanup EXIT
 # console CMD VM: the guest's answer lines (prompt and CR stripped).
-console() { printf '%s\n' "$1" | "$CONSOLE" --idle=300ms "$2" | sed 's/\r$//; s/^root@[^#]*# //' | grep -v '^$'; }
+console() { printf '%s\n' "$1" | "$CONSOLE" --idle="${3:-1s}" "$2" | sed 's/\r$//; s/^root@[^#]*# //' | grep -v '^$'; }
 # verify_dir DIR: every file of the manifest in DIR/snapshot.txtpb has its SHA-256.
 verify_dir() {
   local dir=$1 name sha n=0
@@ -49,7 +49,7 @@ K=(--kernel "$T/img/vmlinuz" --initrd "$T/img/initrd.img" --layer "$T/img/layer0
 run "$LAUNCH" create --name web --cpu 1 --memory 512M "${K[@]}"; [[ $rc == 0 ]] || die "create web"
 run "$LAUNCH" start web; [[ $rc == 0 ]] || die "start web"
 console "mem-marker set m1" web >/dev/null; console "disk-marker set d1" web >/dev/null
-console "mem-dirty 64" web | grep -q "dirtied 64 MiB" || die "mem-dirty"
+console "mem-dirty 64" web 5s | grep -q "dirtied 64 MiB" || die "mem-dirty"
 run "$SNAP" save web --name first --description "before the upgrade"
 [[ $rc == 0 && $(field name) == first && $(field source_vm_name) == web ]] || die "save web"
 snap=$(field id); data=$(field data_dir)

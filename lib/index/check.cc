@@ -411,7 +411,12 @@ class Checker {
   absl::Status CheckLiveness(Index& index) {
     if (!ctx_.is_alive) return absl::OkStatus();
     for (const auto& [id, vm] : records_) {
-      if (vm.state() == Vm::CREATING) continue;
+      // ERROR says what failed whether or not CH still lives; CREATING and
+      // DELETING belong to their operations.
+      if (vm.state() == Vm::CREATING || vm.state() == Vm::ERROR ||
+          vm.state() == Vm::DELETING) {
+        continue;
+      }
       bool alive = ctx_.is_alive(vm);
       bool running = vm.state() == Vm::RUNNING;
       if (alive == running) continue;

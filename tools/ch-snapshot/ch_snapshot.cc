@@ -1,6 +1,7 @@
 #include "tools/ch-snapshot/ch_snapshot.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -8,6 +9,7 @@
 #include <set>
 
 #include "absl/cleanup/cleanup.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
@@ -183,7 +185,9 @@ absl::StatusOr<Batch> Ls(const chtools::vm::Env& env, const Store& store,
   if (!o.args.empty())
     return chtools::UsageStatus("ls takes no arguments (filter with --vm)");
   std::string vm_id;
-  if (!o.vm.empty()) ASSIGN_OR_RETURN(vm_id, env.index->Resolve(o.vm));
+  if (!o.vm.empty()) {
+    ASSIGN_OR_RETURN(vm_id, env.index->Resolve(o.vm));
+  }
   ASSIGN_OR_RETURN(std::vector<Snapshot> all, store.List());
   Batch b;
   for (Snapshot& s : all) {

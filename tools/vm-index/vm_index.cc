@@ -50,7 +50,11 @@ Vm Observe(const Vm& vm, const ToolConfig& config) {
   if (proc.ok()) {
     out.set_pid(proc->pid());
     out.set_api_socket(p.api_socket);
-    if (vm.state() != Vm::CREATING) out.set_state(Vm::RUNNING);
+    // ERROR stays ERROR while its CH lives (e.g. a VM left paused by a failed
+    // resume): the record's error says why; `ch-launch start` or stop ends it.
+    if (vm.state() != Vm::CREATING && vm.state() != Vm::ERROR && vm.state() != Vm::DELETING) {
+      out.set_state(Vm::RUNNING);
+    }
   } else if (vm.state() == Vm::RUNNING) {
     out.set_state(Vm::STOPPED);
   }
