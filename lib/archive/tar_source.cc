@@ -1,5 +1,7 @@
 #include "lib/archive/tar_source.h"
 
+#include <cerrno>
+
 #include "absl/strings/str_cat.h"
 
 namespace chtools::archive {
@@ -28,18 +30,19 @@ absl::StatusOr<std::unique_ptr<TarSource>> TarSource::Open(
     return absl::UnimplementedError(
         "the linked libarchive lacks built-in gzip or zstd decompression");
   }
-  // Opening already decompresses the first block.
-  if (archive_read_open_fd(outer, fd, kPull) != ARCHIVE_OK) {
-    return ArchiveError(outer, absl::StatusCode::kDataLoss, "decompress", "");
-  }
+  // Opening already picks the format and decompresses the first block. The
+  // raw format does not bid on nothing at all.
+  int r = archive_read_open_fd(outer, fd, kPull);
   struct archive_entry* raw;
-  int r = archive_read_next_header(outer, &raw);
-  if (r == ARCHIVE_EOF) {
+  if (r == ARCHIVE_OK) r = archive_read_next_header(outer, &raw);
+  // libarchive's "unrecognized format" errno (ARCHIVE_ERRNO_FILE_FORMAT)
+  // after reading nothing: an empty file, not a read error.
+  if (r == ARCHIVE_EOF || (r != ARCHIVE_OK && archive_errno(outer) == EILSEQ &&
+                           archive_filter_bytes(outer, -1) == 0)) {
     return absl::InvalidArgumentError("the archive is empty");
   }
   if (r != ARCHIVE_OK) {
-    return ArchiveError(outer, absl::StatusCode::kInvalidArgument, "decompress",
-                        "");
+    return ArchiveError(outer, absl::StatusCode::kDataLoss, "decompress", "");
   }
   // Filters from the outside in, the last being the file itself ("none").
   if (archive_filter_count(outer) > 2) {
