@@ -86,12 +86,12 @@ class Writer {
       }
     }
     RETURN_IF_ERROR(Header(e.get(), name));
-    // libarchive's pax writer wants the whole logical file through
+    // libarchive's pax writer (3.6.2) wants the whole logical file through
     // archive_write_data, holes included: it drops the bytes that fall in
-    // holes of the map and stores the rest. Feeding only the data would put
-    // it at the wrong offsets, and finish_entry would pad out the holes with
-    // real zeros. Each call stays inside one extent or hole, since a call
-    // that spans two blocks of its map reads past the caller's buffer.
+    // holes of the map and stores the rest. Fed only the data, it takes the
+    // bytes of an extent for the hole before it and drops them, and
+    // finish_entry pads what was never fed with zeros: a well-formed archive
+    // of the wrong content.
     hash::Sha256 h;
     std::vector<char> buf(kChunk);
     uint64_t pos = 0;
