@@ -67,7 +67,8 @@ absl::Status WriteNewFile(const std::string& path, const std::string& data) {
 // size. `dense`: every byte is written, as CH does.
 // Rust's write_all at an offset: a short write goes on with the rest, so a
 // full disk ends in the next write's ENOSPC (never a bogus "os error 0").
-absl::Status PwriteAll(int fd, const unsigned char* p, uint64_t len, uint64_t off) {
+absl::Status PwriteAll(int fd, const unsigned char* p, uint64_t len,
+                       uint64_t off) {
   while (len > 0) {
     ssize_t n = pwrite(fd, p, len, static_cast<off_t>(off));
     if (n < 0) {
@@ -89,7 +90,8 @@ absl::Status WriteMemory(int fd, GuestMemory& mem, uint64_t limit, bool dense) {
     const uint64_t chunk = 4u << 20;
     for (uint64_t off = 0; off < limit; off += chunk) {
       uint64_t len = std::min(chunk, limit - off);
-      if (absl::Status s = PwriteAll(fd, mem.data() + off, len, off); !s.ok()) return s;
+      if (absl::Status s = PwriteAll(fd, mem.data() + off, len, off); !s.ok())
+        return s;
     }
     return absl::OkStatus();
   }
@@ -106,7 +108,8 @@ absl::Status WriteMemory(int fd, GuestMemory& mem, uint64_t limit, bool dense) {
     if (off >= limit) break;
     uint64_t len = std::min(page, mem.size() - off);
     if (memcmp(mem.data() + off, zero.data(), len) == 0) continue;
-    if (absl::Status s = PwriteAll(fd, mem.data() + off, len, off); !s.ok()) return s;
+    if (absl::Status s = PwriteAll(fd, mem.data() + off, len, off); !s.ok())
+      return s;
   }
   if (ftruncate(fd, static_cast<off_t>(limit)) != 0)
     return Err(OsErrorText(errno));

@@ -45,13 +45,14 @@ absl::Status Sink::CopyFrom(int in, absl::string_view in_name) {
   }
 }
 
-int Finish(const Batch& batch, Sink& sink) {
+int Finish(const Batch& batch, Sink& sink, Format format) {
   for (const std::string& e : batch.errors) PrintError(e);
   absl::Status w;
   if (!batch.text.empty()) {
     w = sink.Write(absl::StrJoin(batch.text, "\n") + "\n");
   } else if (batch.out.ByteSizeLong() > 0) {
-    w = sink.Write(record::FormatRecords(batch.out));
+    absl::StatusOr<std::string> text = FormatOutput(batch.out, format);
+    w = text.ok() ? sink.Write(*text) : text.status();
   }
   if (!w.ok()) return ExitCode(w);
   return batch.errors.empty() ? kExitOk : kExitFailed;

@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "lib/cli/format.h"
 #include "lib/record/records.pb.h"
 
 namespace chtools::cli {
@@ -46,7 +47,8 @@ class Sink {
 // once to `sink`; nothing at all when there is nothing to print (so a
 // failure leaves `a && b` pipelines an empty stdout). Returns the exit
 // code: 0, 1 if any error (or the write failed).
-int Finish(const Batch& batch, Sink& sink);
+// Records are printed in `format` (text proto for pipelines by default).
+int Finish(const Batch& batch, Sink& sink, Format format = Format::kTextproto);
 
 }  // namespace chtools::cli
 

@@ -342,7 +342,8 @@ class Checker {
       }
       Add("interrupted-delete", id, store_.RecordPath(id),
           absl::StrCat("vm \"", now->config().name(),
-                       "\" was being removed when its rm stopped (ch-launch rm finishes it)"),
+                       "\" was being removed when its rm stopped (ch-launch rm "
+                       "finishes it)"),
           repaired);
     }
     for (const std::string& id : gone) records_.erase(id);
@@ -351,10 +352,14 @@ class Checker {
 
   // A VM's dirs are derived from the parents and its id, not its record.
   std::string RunDir(const Vm& vm) const {
-    return ctx_.vm_run_parent.empty() ? "" : absl::StrCat(ctx_.vm_run_parent, "/", vm.id());
+    return ctx_.vm_run_parent.empty()
+               ? ""
+               : absl::StrCat(ctx_.vm_run_parent, "/", vm.id());
   }
   std::string LogDir(const Vm& vm) const {
-    return ctx_.vm_log_parent.empty() ? "" : absl::StrCat(ctx_.vm_log_parent, "/", vm.id());
+    return ctx_.vm_log_parent.empty()
+               ? ""
+               : absl::StrCat(ctx_.vm_log_parent, "/", vm.id());
   }
 
   absl::Status CheckOrphanDirs(const std::string& parent, bool run) {
@@ -365,7 +370,8 @@ class Checker {
       return entries.status();
     }
     absl::flat_hash_set<std::string> used;
-    for (const auto& [id, vm] : records_) used.insert(run ? RunDir(vm) : LogDir(vm));
+    for (const auto& [id, vm] : records_)
+      used.insert(run ? RunDir(vm) : LogDir(vm));
     for (const std::string& e : *entries) {
       std::string path = parent + "/" + e;
       if (e == "db" || records_.contains(e) || used.contains(path)) continue;
@@ -384,20 +390,25 @@ class Checker {
       for (int i = 0; i < vm.storage_size(); ++i) {
         const StorageConfig& d = vm.storage(i);
         // Only records made by the tools (which name their dirs) have disks.
-        if (vm.run_dir().empty() || d.ro() || d.path().empty() || PathExists(d.path())) continue;
+        if (vm.run_dir().empty() || d.ro() || d.path().empty() ||
+            PathExists(d.path()))
+          continue;
         Add("missing-disk", id, d.path(),
-            absl::StrCat("vm \"", vm.config().name(), "\" (", StateName(vm.state()),
-                         ") has lost its disk storage[", i, "]: it cannot start"),
+            absl::StrCat("vm \"", vm.config().name(), "\" (",
+                         StateName(vm.state()), ") has lost its disk storage[",
+                         i, "]: it cannot start"),
             false);
       }
       // Only records made by the tools (which name their dirs) have dirs.
-      if (!vm.run_dir().empty() && !RunDir(vm).empty() && !PathExists(RunDir(vm))) {
+      if (!vm.run_dir().empty() && !RunDir(vm).empty() &&
+          !PathExists(RunDir(vm))) {
         Add("missing-run-dir", id, RunDir(vm),
             absl::StrCat("vm \"", vm.config().name(), "\" (",
                          StateName(vm.state()), ") has no run dir"),
             false);
       }
-      if (!vm.log_dir().empty() && !LogDir(vm).empty() && !PathExists(LogDir(vm))) {
+      if (!vm.log_dir().empty() && !LogDir(vm).empty() &&
+          !PathExists(LogDir(vm))) {
         Add("missing-log-dir", id, LogDir(vm),
             absl::StrCat("vm \"", vm.config().name(), "\" (",
                          StateName(vm.state()), ") has no log dir"),

@@ -1,7 +1,6 @@
 #include "lib/record/ids.h"
 
 #include <arpa/inet.h>
-
 #include <sys/random.h>
 
 #include <cerrno>
@@ -33,7 +32,8 @@ void RandomBytes(uint8_t* bytes, size_t size) {
 
 bool IsValidName(absl::string_view name) {
   auto alnum = [](char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+           (c >= 'A' && c <= 'Z');
   };
   if (name.empty() || name.size() > 63 || !alnum(name[0])) return false;
   for (char c : name) {

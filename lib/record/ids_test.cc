@@ -23,7 +23,8 @@ TEST(IdsTest, NewMacIsLocallyAdministeredUnicast) {
   std::set<std::string> seen;
   for (int i = 0; i < 64; ++i) {
     std::string mac = NewMac();
-    ASSERT_TRUE(re2::RE2::FullMatch(mac, "([0-9a-f]{2}:){5}[0-9a-f]{2}")) << mac;
+    ASSERT_TRUE(re2::RE2::FullMatch(mac, "([0-9a-f]{2}:){5}[0-9a-f]{2}"))
+        << mac;
     int first = std::stoi(mac.substr(0, 2), nullptr, 16);
     EXPECT_EQ(first & 0x03, 0x02) << mac;  // locally administered, unicast
     seen.insert(mac);

@@ -1,8 +1,8 @@
 #include "tools/ch-snapshot/ch_snapshot.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>

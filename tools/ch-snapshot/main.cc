@@ -21,6 +21,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "lib/base/interrupt.h"
+#include "lib/cli/format.h"
 #include "lib/cli/output.h"
 #include "lib/cli/stream.h"
 #include "lib/cli/tool.h"
@@ -39,6 +40,10 @@ ABSL_FLAG(std::string, o, "",
 ABSL_FLAG(std::string, vm, "",
           "ls: only snapshots of this VM (id, name or id prefix).");
 ABSL_FLAG(std::string, compress, "none", "Archives: none or zstd.");
+ABSL_FLAG(std::string, format, "",
+          "Records out: textproto, table or json (default: table on a "
+          "terminal, textproto "
+          "otherwise).");
 
 namespace {
 
@@ -47,7 +52,7 @@ constexpr char kUsage[] = R"(ch-snapshot: snapshots of running VMs.
 Usage:
   ch-snapshot save REF... [--name N] [--description D]   into the store
   ch-snapshot save REF -o FILE|- [--compress=zstd]       into an archive only
-  ch-snapshot ls [--vm REF]
+  ch-snapshot ls [--vm REF] [--format=table|textproto|json]
   ch-snapshot get|rm SNAP...                             (or a record stream)
   ch-snapshot export SNAP -o FILE|- [--compress=zstd]
   ch-snapshot import [FILE|-]
@@ -83,6 +88,12 @@ int main(int argc, char** argv) {
   }
   o.zstd = compress == "zstd";
   o.progress = ::isatty(STDERR_FILENO) == 1;
+  std::string format_flag = absl::GetFlag(FLAGS_format);
+  if (format_flag.empty())
+    format_flag = ::isatty(STDOUT_FILENO) ? "table" : "textproto";
+  absl::StatusOr<chtools::cli::Format> format =
+      chtools::cli::ParseFormat(format_flag);
+  if (!format.ok()) return chtools::UsageError(format.status().message());
 
   absl::StatusOr<chtools::ToolConfig> config =
       chtools::config::LoadToolConfig();
@@ -106,7 +117,7 @@ int main(int argc, char** argv) {
       ch_snapshot::Run(env, **store, o, io);
   if (!batch.ok()) return chtools::ExitCode(batch.status());
   chtools::cli::Sink out(STDOUT_FILENO);
-  int rc = chtools::cli::Finish(*batch, out);
+  int rc = chtools::cli::Finish(*batch, out, *format);
   if (int sig = chtools::InterruptSignal(); sig != 0) return 128 + sig;
   return rc;
 }

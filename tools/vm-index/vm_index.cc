@@ -27,7 +27,6 @@
 #include "lib/vm/op_lock.h"
 #include "lib/vm/paths.h"
 #include "lib/vm/trust.h"
-#include "tools/vm-index/output.h"
 
 namespace vm_index {
 namespace {
@@ -52,7 +51,8 @@ Vm Observe(const Vm& vm, const ToolConfig& config) {
     out.set_api_socket(p.api_socket);
     // ERROR stays ERROR while its CH lives (e.g. a VM left paused by a failed
     // resume): the record's error says why; `ch-launch start` or stop ends it.
-    if (vm.state() != Vm::CREATING && vm.state() != Vm::ERROR && vm.state() != Vm::DELETING) {
+    if (vm.state() != Vm::CREATING && vm.state() != Vm::ERROR &&
+        vm.state() != Vm::DELETING) {
       out.set_state(Vm::RUNNING);
     }
   } else if (vm.state() == Vm::RUNNING) {
@@ -251,22 +251,14 @@ absl::StatusOr<std::vector<Vm::State>> ParseStates(absl::string_view s) {
     Vm::State state;
     std::string upper = absl::AsciiStrToUpper(absl::StripAsciiWhitespace(part));
     if (upper == "STATE_UNSPECIFIED" || !Vm::State_Parse(upper, &state)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--state: unknown state \"", part,
-          "\" (expected creating, created, running, stopped, error or deleting)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--state: unknown state \"", part,
+                       "\" (expected creating, created, running, stopped, "
+                       "error or deleting)"));
     }
     states.push_back(state);
   }
   return states;
-}
-
-absl::StatusOr<Format> ParseFormat(absl::string_view s) {
-  if (s == "textproto") return Format::kTextproto;
-  if (s == "table") return Format::kTable;
-  if (s == "json") return Format::kJson;
-  return absl::InvalidArgumentError(
-      absl::StrCat("--format: unknown format \"", s,
-                   "\" (expected textproto, table or json)"));
 }
 
 int ExitCodeOf(const absl::Status& status, const Output& output) {

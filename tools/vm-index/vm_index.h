@@ -11,12 +11,16 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "lib/cli/format.h"
 #include "lib/cli/stream.h"
 #include "lib/record/records.pb.h"
 
 namespace vm_index {
 
-enum class Format { kTextproto, kTable, kJson };
+using ::chtools::cli::Format;
+using ::chtools::cli::FormatOutput;
+using ::chtools::cli::HumanBytes;
+using ::chtools::cli::ParseFormat;
 
 struct Options {
   // ls | get | put | rm | fsck.
@@ -56,9 +60,6 @@ absl::Status Run(const Options& options, const Input& input, Output* output);
 // "running,stopped" (any case) -> states. InvalidArgument for an unknown one.
 absl::StatusOr<std::vector<chtools::Vm::State>> ParseStates(
     absl::string_view s);
-
-// "textproto" | "table" | "json". InvalidArgument otherwise.
-absl::StatusOr<Format> ParseFormat(absl::string_view s);
 
 // Exit status of a finished Run: 0 if `status` is ok and there are no
 // per-VM errors, else 1 (2 for usage errors).

@@ -14,7 +14,6 @@
 #include "lib/testing/proto_matchers.h"
 #include "lib/testing/status_matchers.h"
 #include "lib/testing/temp_dir.h"
-#include "tools/vm-index/output.h"
 
 namespace vm_index {
 namespace {

@@ -1,4 +1,4 @@
-#include "tools/vm-index/output.h"
+#include "lib/cli/format.h"
 
 #include <algorithm>
 #include <string>
@@ -11,7 +11,7 @@
 #include "lib/record/printable.h"
 #include "lib/record/textproto.h"
 
-namespace vm_index {
+namespace chtools::cli {
 namespace {
 
 using Row = std::vector<std::string>;
@@ -70,6 +70,15 @@ std::string HumanBytes(int64_t bytes) {
   return absl::StrCat(s, kUnits[unit]);
 }
 
+absl::StatusOr<Format> ParseFormat(absl::string_view s) {
+  if (s == "textproto") return Format::kTextproto;
+  if (s == "table") return Format::kTable;
+  if (s == "json") return Format::kJson;
+  return absl::InvalidArgumentError(
+      absl::StrCat("--format: unknown format \"", s,
+                   "\" (expected textproto, table or json)"));
+}
+
 absl::StatusOr<std::string> FormatOutput(const chtools::Records& records,
                                          Format format) {
   switch (format) {
@@ -91,7 +100,8 @@ absl::StatusOr<std::string> FormatOutput(const chtools::Records& records,
     }
     case Format::kTable: {
       std::string out;
-      if (records.vm_size() > 0 || records.finding_size() == 0) {
+      if (records.vm_size() > 0 ||
+          (records.finding_size() == 0 && records.snapshot_size() == 0)) {
         std::vector<Row> rows = {
             {"ID", "NAME", "STATE", "CPU", "MEMORY", "STORAGE", "IMAGE"}};
         for (const chtools::Vm& vm : records.vm()) {
@@ -100,6 +110,17 @@ absl::StatusOr<std::string> FormatOutput(const chtools::Records& records,
                           HumanBytes(vm.config().memory_bytes()),
                           HumanBytes(vm.config().storage_bytes()),
                           vm.config().image()});
+        }
+        out += RenderTable(rows);
+      }
+      if (records.snapshot_size() > 0) {
+        std::vector<Row> rows = {
+            {"ID", "NAME", "VM", "CREATED", "CPU", "MEMORY", "DESCRIPTION"}};
+        for (const chtools::Snapshot& s : records.snapshot()) {
+          rows.push_back({s.id(), s.name().empty() ? "-" : s.name(),
+                          s.source_vm_name().empty() ? "-" : s.source_vm_name(),
+                          s.created_at(), absl::StrCat(s.cpu()),
+                          HumanBytes(s.memory_bytes()), s.description()});
         }
         out += RenderTable(rows);
       }
@@ -118,4 +139,4 @@ absl::StatusOr<std::string> FormatOutput(const chtools::Records& records,
   return absl::InternalError("unknown format");
 }
 
-}  // namespace vm_index
+}  // namespace chtools::cli
