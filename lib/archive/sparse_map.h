@@ -11,17 +11,13 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "lib/fs/extents.h"
 
 namespace chtools::archive {
 
-// One run of data: `length` bytes at `offset`; the rest of a file is holes.
-struct Extent {
-  uint64_t offset = 0;
-  uint64_t length = 0;
-  bool operator==(const Extent& o) const {
-    return offset == o.offset && length == o.length;
-  }
-};
+// One run of data: `length` bytes at `offset`; the rest of a file is holes
+// (the same type lib/fs finds a file's data extents with).
+using Extent = ::chtools::fs::Extent;
 
 // a + b, or nullopt if it overflows.
 std::optional<uint64_t> CheckedAdd(uint64_t a, uint64_t b);

@@ -11,17 +11,19 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "lib/archive/data_extents.h"
 #include "lib/archive/handles.h"
 #include "lib/archive/manifest.h"
 #include "lib/base/errno.h"
 #include "lib/base/status_macros.h"
 #include "lib/base/unique_fd.h"
+#include "lib/fs/extents.h"
 #include "lib/hash/sha256.h"
 #include "lib/record/timestamps.h"
 #include "lib/record/validate.h"
 
 namespace chtools::archive {
+
+using ::chtools::fs::Extent;
 namespace {
 
 constexpr size_t kChunk = size_t{1} << 20;
@@ -52,7 +54,7 @@ absl::StatusOr<SourceFile> OpenSource(int dirfd,
   }
   ASSIGN_OR_RETURN(
       std::vector<Extent> extents,
-      DataExtents(fd.get(), static_cast<uint64_t>(st.st_size), name));
+      fs::DataExtents(fd.get(), name, static_cast<uint64_t>(st.st_size)));
   return SourceFile{&f, std::move(fd), std::move(extents)};
 }
 
