@@ -20,6 +20,15 @@ run "$LAUNCH" create --name web --kernel "$T/img/vmlinuz"
 [[ $rc == 2 && -z $out && $err == *--initrd* ]] || die "kernel without initrd"
 run "$LAUNCH" frobnicate web
 [[ $rc == 2 && -z $out && $err == *'unknown command "frobnicate"'* ]] || die "unknown command"
+# Flags a verb does not take are refused, not ignored.
+run "$LAUNCH" create --name web --timeout=5s "${K[@]}"
+[[ $rc == 2 && -z $out && $err == *"--timeout applies to stop and rm, not create"* ]] || die "create --timeout"
+run "$LAUNCH" start --force web
+[[ $rc == 2 && -z $out && $err == *"--force applies to rm, not start"* ]] || die "start --force"
+# A name that is a valid id would stand for another VM: refused.
+run "$LAUNCH" create --name 0123456789abcdef "${K[@]}"
+[[ $rc != 0 && -z $out && $err == *'"0123456789abcdef" is invalid: 16 lowercase hex characters are a VM id, not a name'* ]] \
+  || die "a name that is an id"
 run "$LAUNCH" stop --timeout=soon web
 [[ $rc == 2 && -z $out ]] || die "bad --timeout"
 run "$LAUNCH" create --name web --memory 1G --memory-typo 1 "${K[@]}"
