@@ -99,7 +99,8 @@ class Writer {
     uint64_t pos = 0;
     for (const Extent& x : src.extents) {
       RETURN_IF_ERROR(Zeros(x.offset - pos, name));
-      h.UpdateZeros(x.offset - pos);
+      // Hashing the holes costs as much as reading them: only when asked.
+      if (opts_.verify_sha256) h.UpdateZeros(x.offset - pos);
       pos = x.offset;
       const uint64_t end = x.offset + x.length;
       while (pos < end) {
@@ -115,14 +116,16 @@ class Writer {
               "\"", name, "\" shrank to ", pos, " bytes while being archived"));
         }
         RETURN_IF_ERROR(Data(buf.data(), static_cast<size_t>(n), name));
-        h.Update(absl::string_view(buf.data(), static_cast<size_t>(n)));
+        if (opts_.verify_sha256) {
+          h.Update(absl::string_view(buf.data(), static_cast<size_t>(n)));
+        }
         pos += static_cast<uint64_t>(n);
         done_ += static_cast<uint64_t>(n);
         if (opts_.progress) opts_.progress(done_, total_);
       }
     }
     RETURN_IF_ERROR(Zeros(size - pos, name));
-    h.UpdateZeros(size - pos);
+    if (opts_.verify_sha256) h.UpdateZeros(size - pos);
     if (archive_write_finish_entry(a_) != ARCHIVE_OK) {
       return ArchiveError(a_, absl::StatusCode::kInternal, "finish entry",
                           name);
