@@ -202,8 +202,8 @@ void ExportTable(const std::string& t, int runs) {
   for (const auto& [name, text] :
        {std::pair<std::string, std::string>{"config.json", config},
         {"state.json", state}}) {
-    chtools::UniqueFd fd = OpenOrDie(store + "/" + name,
-                                     O_WRONLY | O_CREAT | O_TRUNC);
+    chtools::UniqueFd fd =
+        OpenOrDie(store + "/" + name, O_WRONLY | O_CREAT | O_TRUNC);
     WriteAt(fd.get(), text, 0, name);
   }
   // memory-ranges: 1 GiB written byte for byte, 128 MiB of it data (every
@@ -263,8 +263,8 @@ void ExportTable(const std::string& t, int runs) {
       opts.verify_sha256 = verify;
       absl::Status s =
           chtools::archive::WriteSnapshotArchive(o.get(), rec, d.get(), opts);
-      if (!s.ok()) Die(absl::StrCat("WriteSnapshotArchive ", dir, ": ",
-                                    s.message()));
+      if (!s.ok())
+        Die(absl::StrCat("WriteSnapshotArchive ", dir, ": ", s.message()));
     };
   };
   auto tar = [&](const std::string& prog, const std::string& dir) {
@@ -323,7 +323,8 @@ void ExportTable(const std::string& t, int runs) {
   std::fflush(stdout);
 }
 
-// ---- 2. Pause window ---------------------------------------------------------
+// ---- 2. Pause window
+// ---------------------------------------------------------
 
 struct Paths {
   std::string launch, console, snap, sim, img;
@@ -331,10 +332,12 @@ struct Paths {
 
 std::vector<std::string> CreateArgs(const Paths& p, const std::string& name,
                                     const std::string& memory) {
-  return {p.launch,   "create",         "--name",
-          name,       "--cpu",          "1",
-          "--memory", memory,           "--kernel",
-          p.img + "/vmlinuz", "--initrd", p.img + "/initrd.img",
+  return {p.launch,   "create",
+          "--name",   name,
+          "--cpu",    "1",
+          "--memory", memory,
+          "--kernel", p.img + "/vmlinuz",
+          "--initrd", p.img + "/initrd.img",
           "--layer",  p.img + "/layer0.erofs"};
 }
 
@@ -378,7 +381,8 @@ WindowRow MeasureWindow(const Paths& p, const std::string& base,
           times = c.times;
           return c.record;  // never published: the temp dir goes away
         });
-    if (!s.ok()) Die(absl::StrCat("CaptureVm (", fs, "): ", s.status().message()));
+    if (!s.ok())
+      Die(absl::StrCat("CaptureVm (", fs, "): ", s.status().message()));
     row.window.push_back(Ms(times.pause_window));
     row.snap.push_back(Ms(times.snapshot_call));
     row.copy.push_back(Ms(times.disk_copy));
@@ -416,9 +420,8 @@ void WindowTable(const Paths& p, const std::string& t, int runs) {
               "window-snap");
   for (const WindowRow& r : rows) {
     std::printf("   %-13s %9s %10.1f %12.1f %10.1f %-12s %14.1f\n",
-                r.fs.c_str(), r.data.c_str(), Median(r.window),
-                Median(r.snap), Median(r.copy), r.method.c_str(),
-                Median(r.rest));
+                r.fs.c_str(), r.data.c_str(), Median(r.window), Median(r.snap),
+                Median(r.copy), r.method.c_str(), Median(r.rest));
   }
   std::printf("\n");
   std::fflush(stdout);
