@@ -66,8 +66,8 @@ run "$LAUNCH" create --name half --cpu 1 "${K[@]}"
 half_run=$(field run_dir)
 chattr +i "$half_run/cow.raw" || die "chattr"
 run "$LAUNCH" rm half
+chattr -i "$half_run/cow.raw"  # first, so a failure below can still clean up
 [[ $rc == 1 && $err == *"remove $half_run"* ]] || die "rm with an unremovable file"
-chattr -i "$half_run/cow.raw"
 run "$INDEX" get half
 [[ $(field state) == DELETING ]] || die "state after a half-done rm: $(field state)"
 run "$LAUNCH" start half
