@@ -62,7 +62,10 @@ size_t MaxBytes(const FieldDescriptor& f) {
 }
 
 int MaxEntries(const FieldDescriptor& f) {
-  if (f.full_name() == "chtools.Vm.storage") return kMaxDisks;
+  if (f.full_name() == "chtools.Vm.storage" ||
+      f.full_name() == "chtools.Snapshot.storage") {
+    return kMaxDisks;
+  }
   if (f.full_name() == "chtools.Vm.network") return kMaxNics;
   return kMaxRepeated;
 }
@@ -538,6 +541,11 @@ absl::Status ValidateSnapshot(const Snapshot& s, absl::string_view field_path) {
   RETURN_IF_ERROR(CheckTime(s.created_at(), field_path, "created_at"));
   RETURN_IF_ERROR(CheckPath(s.data_dir(), field_path, "data_dir", false));
   RETURN_IF_ERROR(ValidateBoot(s.boot(), Join(field_path, "boot")));
+  for (int i = 0; i < s.storage_size(); ++i) {
+    RETURN_IF_ERROR(ValidateStorage(
+        s.storage(i), Join(field_path, absl::StrCat("storage[", i, "]")),
+        s.direct_boot()));
+  }
   return absl::OkStatus();
 }
 

@@ -176,6 +176,7 @@ absl::StatusOr<Snapshot> CaptureVm(
   s.set_windows(vm.config().windows());
   s.set_direct_boot(direct);
   *s.mutable_boot() = vm.boot();
+  *s.mutable_storage() = vm.storage();
   s.set_created_at(record::FormatTime(env.now()));
   for (const char* name : {"config.json", "state.json", "memory-ranges"}) {
     ASSIGN_OR_RETURN(

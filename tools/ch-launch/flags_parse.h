@@ -9,20 +9,15 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "lib/cli/values.h"
 #include "lib/record/records.pb.h"
 
 namespace ch_launch {
 
-// Bytes of a size with an optional binary suffix k/m/g/t/p (case-insensitive,
-// optionally followed by "i" and/or "b"); a bare number is bytes: "1G" ->
-// 1073741824. InvalidArgument naming `flag` otherwise (or on overflow).
-absl::StatusOr<int64_t> ParseSize(absl::string_view flag,
-                                  absl::string_view text);
-
-// A NIC from "key=value" pairs joined by ',': tap (required), mac, netns (a
-// path, or a name under /var/run/netns), ip=<a.b.c.d>/<prefix>, gw (needs
-// ip). InvalidArgument "--nic <spec>: ..." on an unknown key or a bad value.
-absl::StatusOr<chtools::NetworkConfig> ParseNicSpec(absl::string_view spec);
+// The size and NIC-spec parsers live in lib/cli/values.h (ch-clone takes
+// --nic too).
+using chtools::cli::ParseNicSpec;
+using chtools::cli::ParseSize;
 
 // The create flags as typed.
 struct CreateFlags {
