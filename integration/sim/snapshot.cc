@@ -257,6 +257,9 @@ absl::Status Vmm::Snapshot(const Json& body) {
 absl::Status Vmm::Restore(const Json& body) {
   const char* head = "The VM could not be restored";
   if (config_ || vm_) return Chain(head, Err("VM is already created"));
+  // A large RAM image takes a while to read in; the API blocks meanwhile.
+  if (knobs_.restore_delay > absl::ZeroDuration())
+    absl::SleepFor(knobs_.restore_delay);
   const std::string recv =
       "Cannot restore VM\nFailed to receive migratable component snapshot";
   absl::StatusOr<std::string> dir =

@@ -112,6 +112,7 @@ Knobs Knobs::FromEnv() {
   k.fail_restore = EnvFlag("CHSIM_FAIL_RESTORE");
   k.fail_resume = EnvFlag("CHSIM_FAIL_RESUME");
   k.snapshot_delay = absl::Milliseconds(EnvMs("CHSIM_SNAPSHOT_DELAY_MS", 0));
+  k.restore_delay = absl::Milliseconds(EnvMs("CHSIM_RESTORE_DELAY_MS", 0));
   k.dense_memory_ranges = !EnvFlag("CHSIM_SPARSE_MEMORY_RANGES");
   return k;
 }

@@ -28,6 +28,7 @@ struct Knobs {
   bool fail_restore = false;        // CHSIM_FAIL_RESTORE=1
   bool fail_resume = false;         // CHSIM_FAIL_RESUME=1
   absl::Duration snapshot_delay;    // CHSIM_SNAPSHOT_DELAY_MS
+  absl::Duration restore_delay;     // CHSIM_RESTORE_DELAY_MS
   bool dense_memory_ranges = true;  // unless CHSIM_SPARSE_MEMORY_RANGES=1
   static Knobs FromEnv();
 };

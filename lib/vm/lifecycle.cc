@@ -61,9 +61,9 @@ absl::Status SetState(const Env& env, const Vm& vm, Vm::State state,
       .status();
 }
 
-// CH's own account of why this launch failed: its output from `since` (where
-// this launch began in the appended log), at most the last 16 KiB.
-std::string LogError(const VmPaths& p, off_t since) {
+}  // namespace
+
+std::string ChLogSince(const VmPaths& p, off_t since) {
   UniqueFd fd(::open(p.log_file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (!fd.valid()) return "";
   off_t size = ::lseek(fd.get(), 0, SEEK_END);
@@ -75,6 +75,8 @@ std::string LogError(const VmPaths& p, off_t since) {
   buf.resize(static_cast<size_t>(n));
   return ChErrorFromLog(buf);
 }
+
+namespace {
 
 // SIGTERM, `grace`, SIGKILL, 5 s; all through the pidfd.
 absl::Status Terminate(ChProcess& p, absl::Duration grace) {
@@ -105,8 +107,9 @@ absl::Status NotCreating(const Vm& vm) {
   return absl::OkStatus();
 }
 
-// The NICs' network namespace (CH runs in one).
-absl::StatusOr<std::string> NetnsOf(const Vm& vm) {
+}  // namespace
+
+absl::StatusOr<std::string> VmNetns(const Vm& vm) {
   std::string netns;
   for (int i = 0; i < vm.network_size(); ++i) {
     if (i > 0 && vm.network(i).netns_path() != netns) {
@@ -119,7 +122,7 @@ absl::StatusOr<std::string> NetnsOf(const Vm& vm) {
   return netns;
 }
 
-absl::StatusOr<Vm> StopLocked(const Env& env, const Vm& vm,
+absl::StatusOr<Vm> StopVmHeld(const Env& env, const Vm& vm,
                               absl::Duration timeout) {
   if (vm.state() == Vm::CREATING) {
     return absl::FailedPreconditionError(
@@ -159,8 +162,6 @@ absl::StatusOr<Vm> StopLocked(const Env& env, const Vm& vm,
   out.set_log_dir(p.log_dir);
   return out;
 }
-
-}  // namespace
 
 absl::StatusOr<Vm> LoadVm(const Env& env, absl::string_view id) {
   ASSIGN_OR_RETURN(Vm vm, env.index->Get(id));
@@ -213,7 +214,7 @@ absl::StatusOr<Vm> StartVm(const Env& env, absl::string_view id) {
   RETURN_IF_ERROR(CheckRecordPaths(env.config, vm));
   RETURN_IF_ERROR(CheckBootFiles(env.config, vm));
   ASSIGN_OR_RETURN(std::vector<std::string> argv, ChArgv(env, vm));
-  ASSIGN_OR_RETURN(std::string netns, NetnsOf(vm));
+  ASSIGN_OR_RETURN(std::string netns, VmNetns(vm));
   RETURN_IF_ERROR(fs::MakeDirs(p.run_dir, 0700));
   RETURN_IF_ERROR(fs::MakeDirs(p.log_dir, 0700));
   RETURN_IF_ERROR(RemoveRuntimeFiles(p));
@@ -256,7 +257,7 @@ absl::StatusOr<Vm> StartVm(const Env& env, absl::string_view id) {
   if (!s.ok()) {
     (void)child->Signal(SIGKILL);
     (void)child->Wait();
-    std::string why = LogError(p, log_start < 0 ? 0 : log_start);
+    std::string why = ChLogSince(p, log_start < 0 ? 0 : log_start);
     if (!why.empty()) {
       s = absl::Status(
           s.code(),
@@ -291,7 +292,7 @@ absl::StatusOr<Vm> StopVm(const Env& env, absl::string_view id,
                           absl::Duration timeout) {
   ASSIGN_OR_RETURN(fs::FileLock lock, LockVm(env.config, id, LockWait(env)));
   ASSIGN_OR_RETURN(Vm vm, LoadVm(env, id));
-  return StopLocked(env, vm, timeout);
+  return StopVmHeld(env, vm, timeout);
 }
 
 absl::StatusOr<Vm> RemoveVm(const Env& env, absl::string_view id, bool force,
@@ -312,7 +313,7 @@ absl::StatusOr<Vm> RemoveVm(const Env& env, absl::string_view id, bool force,
       return absl::FailedPreconditionError(
           "is being created and has a live CH");
     }
-    ASSIGN_OR_RETURN(vm, StopLocked(env, vm, timeout));
+    ASSIGN_OR_RETURN(vm, StopVmHeld(env, vm, timeout));
   }
   const VmPaths p = PathsFor(env.config, vm.id());
   // The commit point comes first: a crash after it leaves a record that says

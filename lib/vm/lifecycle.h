@@ -59,6 +59,18 @@ absl::StatusOr<Vm> RemoveVm(const Env& env, absl::string_view id, bool force,
 // FailedPrecondition while a CH runs for it or one may (unprovable).
 absl::StatusOr<Vm> ForgetVm(const Env& env, absl::string_view id);
 
+// StopVm for a caller that already holds the VM's operation lock.
+absl::StatusOr<Vm> StopVmHeld(const Env& env, const Vm& vm,
+                              absl::Duration timeout);
+
+// The network namespace all of `vm`'s NICs are in ("" = the host's; CH runs
+// in one). InvalidArgument when they differ.
+absl::StatusOr<std::string> VmNetns(const Vm& vm);
+
+// CH's own account of why a launch failed: its error chain in the VM's log
+// from offset `since` (where that launch began), at most the last 16 KiB.
+std::string ChLogSince(const VmPaths& p, off_t since);
+
 // The command start would run, quoted for pasting into a shell.
 absl::StatusOr<std::string> DebugVm(const Env& env, absl::string_view id);
 

@@ -29,6 +29,7 @@
 #include "absl/time/time.h"
 #include "lib/base/interrupt.h"
 #include "lib/cli/output.h"
+#include "lib/cli/repeated.h"
 #include "lib/cli/stream.h"
 #include "lib/cli/tool.h"
 #include "lib/config/config.h"
@@ -84,52 +85,13 @@ Example:
       --layer base.erofs | ch-launch start | ch-launch stop
 )";
 
-// --layer and --nic repeat, which Abseil flags do not: take them out of argv
-// before the flags are parsed.
-std::vector<char*> TakeRepeated(int argc, char** argv,
-                                std::vector<std::string>& layers,
-                                std::vector<std::string>& nics, bool& missing) {
-  std::vector<char*> rest;
-  for (int i = 0; i < argc; ++i) {
-    std::string a = argv[i];
-    if (i > 0 && a == "--") {
-      for (; i < argc; ++i) rest.push_back(argv[i]);
-      break;
-    }
-    std::vector<std::string>* into = nullptr;
-    std::string value;
-    for (auto [flag, vec] :
-         {std::pair{"layer", &layers}, std::pair{"nic", &nics}}) {
-      for (const std::string& dash : {std::string("--"), std::string("-")}) {
-        std::string f = dash + flag;
-        if (a == f) {
-          into = vec;
-          if (i + 1 < argc) {
-            value = argv[++i];
-          } else {
-            missing = true;
-          }
-        } else if (absl::StartsWith(a, f + "=")) {
-          into = vec;
-          value = a.substr(f.size() + 1);
-        }
-      }
-    }
-    if (into != nullptr) {
-      if (!value.empty()) into->push_back(value);
-      continue;
-    }
-    rest.push_back(argv[i]);
-  }
-  return rest;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::string> layers, nics;
   bool missing = false;
-  std::vector<char*> rest = TakeRepeated(argc, argv, layers, nics, missing);
+  std::vector<char*> rest = chtools::cli::TakeRepeated(
+      argc, argv, {{"layer", &layers}, {"nic", &nics}}, missing);
   std::vector<std::string> args =
       chtools::InitTool(kUsage, static_cast<int>(rest.size()), rest.data());
   if (missing) return chtools::UsageError("--layer and --nic need a value");
