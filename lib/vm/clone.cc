@@ -431,6 +431,16 @@ absl::Status RestoreSwapResume(const Env& env, const VmPaths& p, RestoreCh& ch,
   RETURN_IF_ERROR(api->Restore(absl::StrCat("file://", source_dir)));
   if (times != nullptr) times->restore_call = absl::Now() - t0;
   RETURN_IF_ERROR(InterruptStatus("clone"));
+  // More vCPUs first, while paused (CH starts the new vCPU threads paused and
+  // raises the ACPI hotplug the guest handles on resume): CH validates a new
+  // NIC's queue pairs against the vCPUs it has.
+  if (a.resize_cpu > 0) {
+    absl::Status s = api->Resize(a.resize_cpu, std::nullopt);
+    if (!s.ok()) {
+      return absl::Status(s.code(), absl::StrCat("vm.resize to ", a.resize_cpu,
+                                                 " vCPUs: ", s.message()));
+    }
+  }
   for (const std::string& id : a.remove_ids) {
     absl::Status s = api->RemoveDevice(id);
     if (!s.ok()) {
@@ -461,13 +471,6 @@ absl::Status RestoreSwapResume(const Env& env, const VmPaths& p, RestoreCh& ch,
   }
   RETURN_IF_ERROR(InterruptStatus("clone"));
   RETURN_IF_ERROR(api->Resume());
-  if (a.resize_cpu > 0) {
-    absl::Status s = api->Resize(a.resize_cpu, std::nullopt);
-    if (!s.ok()) {
-      return absl::Status(s.code(), absl::StrCat("vm.resize to ", a.resize_cpu,
-                                                 " vCPUs: ", s.message()));
-    }
-  }
   return WaitRunning(*api, ch.child.pidfd(), env.now() + absl::Seconds(10),
                      env.now);
 }
@@ -577,6 +580,8 @@ absl::StatusOr<Vm> CloneVm(const Env& env, const SnapshotSource& src,
   }
   for (NetworkConfig n : o.nics) {
     if (n.mac().empty()) n.set_mac(record::NewMac());
+    // CH refuses more queue pairs than vCPUs: --cpu grows them (vm.resize)
+    // before the NICs are added.
     n.set_num_queues(launch::NetQueues(cpu));
     if (n.queue_size() <= 0) n.set_queue_size(launch::kDefaultNetQueueSize);
     *vm.add_network() = n;
