@@ -181,15 +181,17 @@ cc=$(field id)
 md=$(mtype -i "$T/run/cloudhypervisor/$cc/cidata.img" ::meta-data)
 [[ $md == *"instance-id: $cc"* && $md == *"local-hostname: cvm-c"* ]] || die "clone cidata: $md"
 [[ $(mtype -i "$T/run/cloudhypervisor/$cc/cidata.img" ::network-config) == *02:00:00:00:04:01* ]] || die "clone cidata network-config"
-qemu-img check -q "$T/run/cloudhypervisor/$cc/overlay.qcow2" || die "clone overlay"
+[[ $(qemu-img info -U --output=json "$T/run/cloudhypervisor/$cc/overlay.qcow2") == *"\"backing-filename\": \"$T/img/base.qcow2\""* ]] || die "clone overlay's backing file"
 run "$LAUNCH" rm --force cvm-c; [[ $rc == 0 ]] || die "rm cvm-c"
 run "$CLONE" cs --name cvm-d --nic "tap=tap0,netns=${NS}c2"; [[ $rc == 0 ]] || die "cloud-image store clone"
 [[ $(console "disk-marker get" cvm-d) == cd1 ]] || die "cloud store clone marker"
 run "$LAUNCH" rm --force cvm-d; [[ $rc == 0 ]] || die "rm cvm-d"
 
-# --- 16 clones of one snapshot at once.
+# --- 16 clones of one snapshot at once, each on its own tap of one netns.
+ip netns add "${NS}many" || die "netns many"
+for i in $(seq 1 16); do ip -n "${NS}many" tuntap add "tap$i" mode tap || die "tap$i"; done
 for i in $(seq 1 16); do
-  "$CLONE" s1 --name "many-$i" --nic "tap=tap0,netns=${NS}c1" >"$T/many.$i" 2>&1 &
+  "$CLONE" s1 --name "many-$i" --nic "tap=tap$i,netns=${NS}many" >"$T/many.$i" 2>&1 &
 done
 wait
 ids=() macs=()
@@ -217,13 +219,16 @@ fault "restore failing" "simulated failure (CHSIM_FAIL_RESTORE=1)" \
   env CHSIM_FAIL_RESTORE=1 "$CLONE" s1 --nic "tap=tap0,netns=${NS}c1"
 fault "resume failing" "simulated failure (CHSIM_FAIL_RESUME=1)" \
   env CHSIM_FAIL_RESUME=1 "$CLONE" s1 --nic "tap=tap0,netns=${NS}c1"
-# CH killed while it restores.
+# CH killed while it restores (a CH that was not there before the clone).
+old_ch=" $(pgrep -f -- "--api-socket $T/run" | tr '\n' ' ') "
 (CHSIM_RESTORE_DELAY_MS=3000 "$CLONE" s1 --nic "tap=tap0,netns=${NS}c1" >"$T/k.out" 2>"$T/k.err"; echo $? >"$T/k.rc") &
 killed=0
 for _ in $(seq 250); do
-  if p=$(pgrep -f -- "--api-socket $T/run/cloudhypervisor/[0-9a-f]*/api.sock\$"); then
-    kill -9 $p && killed=1 && break
-  fi
+  for p in $(pgrep -f -- "--api-socket $T/run"); do
+    [[ $old_ch == *" $p "* ]] && continue
+    kill -9 "$p" && killed=1
+  done
+  ((killed)) && break
   sleep 0.02
 done
 wait
