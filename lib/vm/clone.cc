@@ -431,9 +431,9 @@ absl::Status RestoreSwapResume(const Env& env, const VmPaths& p, RestoreCh& ch,
   RETURN_IF_ERROR(api->Restore(absl::StrCat("file://", source_dir)));
   if (times != nullptr) times->restore_call = absl::Now() - t0;
   RETURN_IF_ERROR(InterruptStatus("clone"));
-  // More vCPUs first, while paused (CH starts the new vCPU threads paused and
-  // raises the ACPI hotplug the guest handles on resume): CH validates a new
-  // NIC's queue pairs against the vCPUs it has.
+  // More vCPUs first, while paused: CH refuses a NIC with more queue pairs
+  // (and a disk with more queues) than its boot vCPUs (docs/ch-v51.md §1.4),
+  // and vm.resize raises them; the guest brings the new vCPUs online.
   if (a.resize_cpu > 0) {
     absl::Status s = api->Resize(a.resize_cpu, std::nullopt);
     if (!s.ok()) {
