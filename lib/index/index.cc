@@ -11,6 +11,7 @@
 #include <memory>
 #include <utility>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -203,7 +204,7 @@ absl::StatusOr<std::string> Index::Resolve(absl::string_view ref) const {
   return NotFoundVm(ref);
 }
 
-absl::StatusOr<std::vector<Vm>> Index::List() const {
+absl::StatusOr<std::vector<Vm>> Index::List(bool strict) const {
   Store store(db_);
   std::string dir = store.VmsDir();
   std::unique_ptr<DIR, DirCloser> d(::opendir(dir.c_str()));
@@ -229,7 +230,12 @@ absl::StatusOr<std::vector<Vm>> Index::List() const {
       google::protobuf::LogSilencer quiet;
       if (vm.ParseFromString(*data) && vm.id() == id) {
         vms.push_back(std::move(vm));
+      } else if (strict) {
+        return absl::DataLossError(absl::StrCat(
+            dir, "/", name, ": cannot parse record (or its id differs)"));
       }
+    } else if (strict && !absl::IsNotFound(data.status())) {
+      return data.status();
     }
     errno = 0;
   }
@@ -241,6 +247,47 @@ absl::StatusOr<std::vector<Vm>> Index::List() const {
     return a.id() < b.id();
   });
   return vms;
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
+Index::DanglingNames() const {
+  Store store(db_);
+  ASSIGN_OR_RETURN(std::vector<std::string> entries,
+                   store.ListDir(store.NamesDir()));
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const std::string& e : entries) {
+    if (e[0] == '.') continue;  // a name move's temp link: Check's
+    absl::StatusOr<std::optional<std::string>> target = store.ReadName(e);
+    if (!target.ok() || !target->has_value()) continue;
+    if (!record::IsValidId(**target)) continue;
+    if (!store.NameIsValid(e, **target)) out.emplace_back(e, **target);
+  }
+  return out;
+}
+
+absl::Status Index::RemoveDanglingName(absl::string_view name,
+                                       absl::string_view id) {
+  Store store(db_);
+  if (!record::IsValidName(name) || !record::IsValidId(id)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("name link \"", name, "\" -> \"", id, "\": malformed"));
+  }
+  struct stat st;
+  bool existed = ::lstat(store.LockPath(id).c_str(), &st) == 0;
+  ASSIGN_OR_RETURN(std::optional<FileLock> lock, store.TryLock(id));
+  if (!lock.has_value()) {
+    return absl::UnavailableError(absl::StrCat(
+        "name \"", name, "\": an operation on vm ", id, " is in flight"));
+  }
+  absl::Cleanup drop = [&] {
+    if (!existed) store.DropLockIfNoRecord(*lock, id).IgnoreError();
+  };
+  ASSIGN_OR_RETURN(std::optional<std::string> target, store.ReadName(name));
+  if (target != id || store.NameIsValid(name, id)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("name \"", name, "\": no longer a dangling link to ", id));
+  }
+  return store.ReleaseName(name, id);
 }
 
 }  // namespace chtools::index

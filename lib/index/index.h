@@ -49,6 +49,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/functional/function_ref.h"
@@ -163,8 +164,22 @@ class Index {
   absl::StatusOr<std::string> Resolve(absl::string_view ref) const;
 
   // Every record, sorted by name (then id). Unreadable record files are
-  // skipped (Check reports them).
-  absl::StatusOr<std::vector<Vm>> List() const;
+  // skipped (Check reports them), unless `strict`: then the first one is an
+  // error (DataLoss naming the file) for callers that must fail closed.
+  absl::StatusOr<std::vector<Vm>> List(bool strict = false) const;
+
+  // Name links that are dangling (Check's "dangling-name": names/N -> X where
+  // X's record is missing or does not carry N), as (N, X) read now without
+  // locks; links that are no symlink or not to a valid id are left out (only
+  // Check(repair) touches those).
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
+  DanglingNames() const;
+
+  // Removes names/<name> if it still points to `id` and is still dangling,
+  // re-checked under id's lock taken without waiting (I4). Unavailable when
+  // an operation on `id` is in flight (busy: nothing done); FailedPrecondition
+  // when the link is gone or no longer dangling.
+  absl::Status RemoveDanglingName(absl::string_view name, absl::string_view id);
 
   // Consistency check (kinds above); findings as records; repairs only when
   // repair == true (then Finding.repaired tells what was fixed). Safe to run
