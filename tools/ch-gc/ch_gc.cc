@@ -336,7 +336,11 @@ class Planner {
       for (auto [prefix, kind] :
            {std::pair{kTmpPrefix, "snapshot-temp"},
             std::pair{kRmPrefix, "snapshot-rm-leftover"}}) {
-        if (!absl::StartsWith(e, prefix)) continue;
+        // Only the store's own leftovers (named by a snapshot id).
+        if (!absl::StartsWith(e, prefix) ||
+            !chtools::record::IsValidId(e.substr(prefix.size()))) {
+          continue;
+        }
         ASSIGN_OR_RETURN(absl::Time newest, NewestMtime(path));
         if (o_.now - newest < o_.grace) continue;
         Finding f = MakeFinding(

@@ -297,6 +297,10 @@ TEST_F(GcTest, SnapshotLeftoversPastTheGraceAndBrokenSnapshots) {
                                old_rm + "/memory-ranges"}) {
     SetMtime(p, options_.now - absl::Hours(30));
   }
+  // Not the store's own (no snapshot id): never a finding.
+  std::string foreign = store_->dir() + "/.tmp-notes";
+  MakeDir(foreign);
+  SetMtime(foreign, options_.now - absl::Hours(30));
   // A temp dir made long ago but written to recently is young.
   SetMtime(young_tmp, options_.now - absl::Hours(30));
 
@@ -323,7 +327,7 @@ TEST_F(GcTest, SnapshotLeftoversPastTheGraceAndBrokenSnapshots) {
   EXPECT_THAT(out.skipped, IsEmpty());
   EXPECT_THAT(Tree(store_->dir()),
               UnorderedElementsAre(
-                  store_->dir() + "/.lock", young_tmp,
+                  store_->dir() + "/.lock", foreign, young_tmp,
                   young_tmp + "/memory-ranges", store_->DirOf(TestId(10)),
                   store_->DirOf(TestId(10)) + "/memory-ranges",
                   store_->DirOf(TestId(10)) + "/snapshot.txtpb"));
