@@ -14,9 +14,11 @@
 //     durability batched: one names/ fsync, one syncfs, one vms/ fsync)
 //     against the per-record path it replaced, replayed here with the same
 //     steps (claim the name + fsync names/, then WriteFileAtomically: fsync
-//     the file, rename, fsync vms/), in the same run on the same disk.
+//     the file, rename, fsync vms/), in the same run on the same disk; and
+//     `vm-index put` of the same records (the whole program) against it.
 //
 // Usage: bazel run //integration/bench:index_bench [-- --updates=N --dir=D]
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -256,7 +258,8 @@ absl::Duration PerRecordPut(Index& index, const std::vector<Vm>& vms) {
 // A put of `count` new records: batched (Index::PutAll) against the
 // per-record path, each into a fresh index on `parent`; the page cache is
 // flushed before each so neither pays for the other's writeback.
-void PutRows(const std::string& parent, int count) {
+void PutRows(const std::string& parent, int count,
+             const std::string& vm_index) {
   std::vector<Vm> vms;
   for (int n = 0; n < count; ++n) vms.push_back(RealisticVm(n));
   std::string old_root = MakeRoot(parent, "put-old");
@@ -281,6 +284,39 @@ void PutRows(const std::string& parent, int count) {
       ms(old_time), ms(old_time), "1.00", "");
   Row(absl::StrFormat("put of %d new VMs, batched (PutAll)", count),
       ms(new_time), ms(old_time), Ratio(new_time, old_time), "");
+  if (!vm_index.empty()) {
+    // The whole program: `vm-index put` of the same records as a text
+    // stream, into a fresh index.
+    chtools::Records records;
+    for (const Vm& vm : vms) *records.add_vm() = vm;
+    std::string stream = absl::StrCat(new_root, ".stream.txtpb");
+    absl::Status w = chtools::fs::WriteFileAtomically(
+        stream, chtools::record::FormatRecords(records));
+    if (!w.ok()) Die(w);
+    std::string root = MakeRoot(parent, "put-cli");
+    int in = ::open(stream.c_str(), O_RDONLY | O_CLOEXEC);
+    if (in < 0) Die(absl::InternalError("open " + stream));
+    ::sync();
+    chtools::process::SpawnOptions opt;
+    // The records name the default run and log dirs (put checks them).
+    opt.argv = {vm_index, "--root-dir=" + root,
+                "--run-dir=/var/lib/chtools/run", "--log-dir=/var/log/chtools",
+                "put"};
+    opt.stdin_fd = in;
+    opt.stderr_fd = 2;
+    absl::Time t0 = absl::Now();
+    chtools::process::Child child = OrDie(chtools::process::Spawn(opt));
+    chtools::process::ExitInfo exit = OrDie(child.Wait());
+    absl::Duration cli_time = absl::Now() - t0;
+    ::close(in);
+    if (!exit.exited() || exit.code() != 0) {
+      Die(absl::InternalError("vm-index put failed: " + exit.ToString()));
+    }
+    Row(absl::StrFormat("vm-index put of %d new VMs (process)", count),
+        ms(cli_time), ms(old_time), Ratio(cli_time, old_time), "");
+    ::unlink(stream.c_str());
+    RemoveTree(root);
+  }
   RemoveTree(old_root);
   RemoveTree(new_root);
 }
@@ -307,7 +343,7 @@ int main(int argc, char** argv) {
 
   Row("measurement", "value", "baseline", "ratio", "target");
   if (int count = absl::GetFlag(FLAGS_put_records); count > 0) {
-    PutRows(parent, count);
+    PutRows(parent, count, vm_index);
   }
   // 1. Update cost against the number of VMs.
   UpdateRows(parent, "disk", updates);

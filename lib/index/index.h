@@ -5,8 +5,10 @@
 // each other (puts, which may concern any number of VMs, run one at a time).
 //
 // Layout (all under <db> = <root_dir>/cloudhypervisor/db):
-//   vms/<id>.pb          the Vm record, binary protobuf, replaced only by
-//                        WriteFileAtomically (temp file vms/.<id>.tmp-*).
+//   vms/<id>.pb          the Vm record, binary protobuf, replaced only by a
+//                        rename of a complete, synced temp file
+//                        vms/.<id>.pb.tmp-* (WriteFileAtomically; a put
+//                        writes its batch's and syncs them at once).
 //   names/<name> -> <id> a symlink claiming <name> for <id>; created with
 //                        symlink(2), which fails if the name exists.
 //   locks/<id>           the flock(2) target of VM <id> (FileLock).
@@ -41,8 +43,10 @@
 //   I5. Delete removes the record first (the commit point), then the name
 //       link, then the lock file; a crash in between leaves only invisible
 //       leftovers (dangling link, orphan lock file) that Check repairs.
-//   I6. Operations return only after their change is fsynced (file and
-//       directory), so a record whose write returned survives a crash.
+//   I6. Operations return only after their change is durable (the file's
+//       data by fsync, or for a put's batch by one syncfs before any rename;
+//       then the directory by fsync), so a record whose write returned
+//       survives a crash.
 #ifndef CHTOOLS_LIB_INDEX_INDEX_H_
 #define CHTOOLS_LIB_INDEX_INDEX_H_
 

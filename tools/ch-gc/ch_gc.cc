@@ -598,12 +598,15 @@ Outcome Collect(const ToolConfig& config, Index& index, const Store& store,
   return out;
 }
 
-absl::StatusOr<std::vector<std::string>> Pins(Index& index,
-                                              const Store& store) {
-  std::set<std::string> pins;
+absl::StatusOr<std::map<std::string, std::vector<std::string>>> Pins(
+    Index& index, const Store& store) {
+  std::map<std::string, std::vector<std::string>> pins;
   ASSIGN_OR_RETURN(std::vector<Vm> vms, index.List(/*strict=*/true));
   for (const Vm& vm : vms) {
-    pins.insert(vm.image_blob_ids().begin(), vm.image_blob_ids().end());
+    for (const std::string& b : vm.image_blob_ids()) {
+      pins[b].push_back(
+          absl::StrCat("vm \"", vm.config().name(), "\" (", vm.id(), ")"));
+    }
   }
   ASSIGN_OR_RETURN(std::vector<std::string> entries,
                    ListDirOrEmpty(store.dir()));
@@ -624,9 +627,12 @@ absl::StatusOr<std::vector<std::string>> Pins(Index& index,
       }
       return s.status();
     }
-    pins.insert(s->image_blob_ids().begin(), s->image_blob_ids().end());
+    for (const std::string& b : s->image_blob_ids()) {
+      pins[b].push_back(
+          absl::StrCat("snapshot \"", s->name(), "\" (", s->id(), ")"));
+    }
   }
-  return std::vector<std::string>(pins.begin(), pins.end());
+  return pins;
 }
 
 }  // namespace ch_gc

@@ -4,6 +4,7 @@
 #ifndef CHTOOLS_TOOLS_CH_GC_CH_GC_H_
 #define CHTOOLS_TOOLS_CH_GC_CH_GC_H_
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -83,9 +84,10 @@ Outcome Collect(const chtools::ToolConfig& config, chtools::index::Index& index,
                 const Options& options);
 
 // The union of the image blob ids pinned by VM records (CREATING ones
-// included) and snapshots, sorted. Fails closed like MakePlan: an unreadable
-// record or snapshot record is an error.
-absl::StatusOr<std::vector<std::string>> Pins(
+// included) and snapshots, sorted, each with what pins it (`vm "web"
+// (<id>)`, `snapshot "s1" (<id>)`). Fails closed like MakePlan: an
+// unreadable record or snapshot record is an error.
+absl::StatusOr<std::map<std::string, std::vector<std::string>>> Pins(
     chtools::index::Index& index, const chtools::snapshot::Store& store);
 
 }  // namespace ch_gc

@@ -377,8 +377,13 @@ TEST_F(GcTest, PinsAreTheUnionOfVmAndSnapshotPins) {
   ASSERT_OK(index_->Reserve(b));
   PublishSnapshot(TestId(22), kBlob3);
   MakeDir(store_->DirOf(TestId(23)));  // no record: pins nothing
-  EXPECT_THAT(Pins(*index_, *store_), chtools::testing::IsOkAndHolds(
-                                          ElementsAre(kBlob1, kBlob2, kBlob3)));
+  ASSERT_OK_AND_ASSIGN(auto pins, Pins(*index_, *store_));
+  std::vector<std::string> blobs;
+  for (const auto& [blob, by] : pins) blobs.push_back(blob);
+  EXPECT_THAT(blobs, ElementsAre(kBlob1, kBlob2, kBlob3));
+  EXPECT_THAT(pins[kBlob2], UnorderedElementsAre(HasSubstr(TestId(20)),
+                                                 HasSubstr(TestId(21))));
+  EXPECT_THAT(pins[kBlob3], ElementsAre(HasSubstr(TestId(22))));
 }
 
 }  // namespace

@@ -19,11 +19,13 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "lib/cli/format.h"
 #include "lib/cli/output.h"
@@ -61,7 +63,7 @@ read: nothing is removed, exit 1.
 
 pins prints the image blob ids pinned by VM records (CREATING ones
 included) and snapshots, one per line; with --format, finding records of
-kind "pin" with blob_id set.
+kind "pin" with blob_id set and what pins it in detail.
 
 Exit: 0 ok, 1 something failed or could not be read, 2 usage error.
 
@@ -122,16 +124,18 @@ int main(int argc, char** argv) {
   chtools::cli::Batch batch;
   chtools::cli::Sink out(STDOUT_FILENO);
   if (pins) {
-    absl::StatusOr<std::vector<std::string>> blobs =
+    absl::StatusOr<std::map<std::string, std::vector<std::string>>> blobs =
         ch_gc::Pins(**index, **store);
     if (!blobs.ok()) return chtools::ExitCode(blobs.status());
-    for (const std::string& b : *blobs) {
+    for (const auto& [blob, by] : *blobs) {
       if (pin_lines) {
-        batch.text.push_back(b);
+        batch.text.push_back(blob);
       } else {
         chtools::Finding* f = batch.out.add_finding();
         f->set_kind("pin");
-        f->set_blob_id(b);
+        f->set_blob_id(blob);
+        f->set_detail(
+            absl::StrCat(blob, ": pinned by ", absl::StrJoin(by, ", ")));
       }
     }
     return chtools::cli::Finish(batch, out, *format);
