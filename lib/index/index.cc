@@ -144,10 +144,20 @@ absl::StatusOr<Vm> Index::Update(absl::string_view id,
   return vm;
 }
 
-absl::Status Index::Delete(absl::string_view id) {
+absl::Status Index::Delete(absl::string_view id, bool wait) {
   Store store(db_);
   if (!record::IsValidId(id) || !store.RecordExists(id)) return NotFoundVm(id);
-  ASSIGN_OR_RETURN(FileLock lock, store.Lock(id));
+  std::optional<FileLock> held;
+  if (wait) {
+    ASSIGN_OR_RETURN(held, store.Lock(id));
+  } else {
+    ASSIGN_OR_RETURN(held, store.TryLock(id));
+    if (!held.has_value()) {
+      return absl::UnavailableError(
+          absl::StrCat("vm ", id, ": its index lock is busy"));
+    }
+  }
+  FileLock& lock = *held;
   ASSIGN_OR_RETURN(std::optional<Vm> vm, store.ReadRecord(id));
   if (!vm.has_value()) {
     store.DropLockIfNoRecord(lock, id).IgnoreError();

@@ -159,8 +159,10 @@ class Index {
   // of the batch unless they form a cycle (InvalidArgument).
   absl::Status PutAll(const std::vector<Vm>& vms);
 
-  // Removes the record and its name claim. NotFound if absent.
-  absl::Status Delete(absl::string_view id);
+  // Removes the record and its name claim. NotFound if absent. Without
+  // `wait`, a busy lock (or a running put listing id) is Unavailable at once
+  // and nothing is done (ch-gc never waits).
+  absl::Status Delete(absl::string_view id, bool wait = true);
 
   // ref = exact id | exact name | unique id prefix (>= 3 chars).
   // NotFound `vm "x": not found`; ambiguous prefix: FailedPrecondition

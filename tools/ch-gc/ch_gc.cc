@@ -507,7 +507,8 @@ class Collector {
       if (live) return Skipped("a CH serves it now");
       absl::Status s = chtools::fs::RemoveTree(p.run_dir);
       if (s.ok()) s = chtools::fs::RemoveTree(p.log_dir);
-      if (s.ok()) s = index_.Delete(id);
+      if (s.ok()) s = index_.Delete(id, /*wait=*/false);
+      if (absl::IsUnavailable(s)) return Skipped(std::string(s.message()));
       return s.ok() ? Step{} : Failed(s);
     }
     if (kind == "stale-socket" || kind == "stale-pid-file") {
