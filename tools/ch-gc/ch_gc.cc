@@ -569,6 +569,8 @@ class Collector {
   const Options& o_;
 };
 
+#undef STEP_ASSIGN
+
 }  // namespace
 
 absl::StatusOr<Plan> MakePlan(const ToolConfig& config, Index& index,

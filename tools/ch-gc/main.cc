@@ -15,7 +15,7 @@
 //         error.
 //
 // Example:
-//   ch-gc --dry-run --format=table && ch-gc --grace=1h
+//   ch-gc --dry-run --format=table && ch-gc
 #include <unistd.h>
 
 #include <cstdio>
