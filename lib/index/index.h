@@ -154,7 +154,8 @@ class Index {
   // crash mid-batch leaves some of the batch's records written, each one
   // complete (re-running the put is idempotent). Durability is batched: one
   // fsync of names/ for the batch's claims, then the records' temp files,
-  // one syncfs(2), the renames, one fsync of vms/ (a wave more for each step
+  // their data synced (one syncfs(2) beyond 8 records), the renames, one
+  // fsync of vms/ (a wave more for each step
   // of a name passed along inside the batch). Names may move between VMs
   // of the batch unless they form a cycle (InvalidArgument).
   absl::Status PutAll(const std::vector<Vm>& vms);

@@ -42,6 +42,10 @@ absl::Status MkdirIfMissing(const std::string& dir) {
 // A line of put.ids: 16 hex characters and a newline.
 constexpr size_t kIdLineBytes = 17;
 
+// WriteRecords syncs batches up to this size file by file, larger ones with
+// one syncfs.
+constexpr size_t kFsyncEachUpTo = 8;
+
 struct DirCloser {
   void operator()(DIR* d) const { ::closedir(d); }
 };
@@ -120,6 +124,10 @@ absl::Status Store::WriteRecords(const std::vector<const Vm*>& vms) const {
       ::unlinkat(dir_fd.get(), temps[i].c_str(), 0);
     }
   };
+  // A few records: an fsync each (syncfs would also wait for whatever else
+  // is dirty on the filesystem). Many: one flush of the filesystem instead
+  // of one journal commit per file.
+  const bool use_syncfs = vms.size() > kFsyncEachUpTo;
   std::string data;
   for (const Vm* vm : vms) {
     data.clear();
@@ -150,12 +158,14 @@ absl::Status Store::WriteRecords(const std::vector<const Vm*>& vms) const {
     temps.push_back(temp);
     targets.push_back(absl::StrCat(vm->id(), ".pb"));
     RETURN_IF_ERROR(fs::WriteAll(fd.get(), data, absl::StrCat(dir, "/", temp)));
+    if (!use_syncfs && RetryEintr([&] { return ::fsync(fd.get()); }) != 0) {
+      return ErrnoError(errno, "fsync", absl::StrCat(dir, "/", temp));
+    }
     RETURN_IF_ERROR(fd.Close());
   }
-  // One flush of the filesystem instead of one fsync per file: every temp
-  // file's data is durable before any of them replaces a record. (syncfs
-  // reports writeback errors since Linux 5.8.)
-  if (RetryEintr([&] { return ::syncfs(dir_fd.get()); }) != 0) {
+  // Every temp file's data is durable before any of them replaces a record.
+  // (syncfs reports writeback errors since Linux 5.8.)
+  if (use_syncfs && RetryEintr([&] { return ::syncfs(dir_fd.get()); }) != 0) {
     return ErrnoError(errno, "syncfs", dir);
   }
   for (; renamed < temps.size(); ++renamed) {

@@ -52,11 +52,12 @@ class Store {
   // Caller holds vm.id()'s lock.
   absl::Status WriteRecord(const Vm& vm) const;
   // Writes the records of `vms` (caller owns every id) with one durability
-  // pass for the batch: every temp file (vms/.<id>.pb.tmp-*) written, one
-  // syncfs(2) for all their data, the renames in the given order, one fsync
-  // of vms/. Each rename is atomic and comes after the data is durable, so a
-  // crash leaves each record old or new, complete (I1); I6 holds on return.
-  // On failure the renames already done stay and no temp file is left.
+  // pass for the batch: every temp file (vms/.<id>.pb.tmp-*) written, their
+  // data synced (an fsync each for up to 8 records, else one syncfs(2)),
+  // the renames in the given order, one fsync of vms/. Each rename is atomic
+  // and comes after the data is durable, so a crash leaves each record old or
+  // new, complete (I1); I6 holds on return. On failure the renames already done
+  // stay and no temp file is left.
   absl::Status WriteRecords(const std::vector<const Vm*>& vms) const;
   // Unlinks vms/<id>.pb and fsyncs vms/. Caller holds id's lock.
   absl::Status RemoveRecord(absl::string_view id) const;
