@@ -88,7 +88,7 @@ PATH=$T/fakebin:$PATH "$LAUNCH" create --name half --cpu 1 --memory 512M "${K[@]
   --layer "$T/img/cafe01.erofs" >/dev/null 2>&1 &
 create_pid=$!
 PIDS+=("$create_pid")
-for _ in $(seq 200); do [[ -s $T/mkfs.pid ]] && break; sleep 0.05; done
+for _ in $(seq 600); do [[ -s $T/mkfs.pid ]] && break; sleep 0.05; done
 [[ -s $T/mkfs.pid ]] || die "the create never reached mkfs"
 kill -9 "$create_pid"; wait "$create_pid" 2>/dev/null
 kill -9 "$(<"$T/mkfs.pid")"
@@ -212,12 +212,12 @@ expect orphan-run-dir "$RUNP/$busy"
 
 # --- pins: keep's layer and its snapshot; a CREATING placeholder's too.
 run "$GC" pins; [[ $rc == 0 && $out == deadbeef ]] || die "pins: $out"
+rm -f "$T/mkfs.pid"
 PATH=$T/fakebin:$PATH "$LAUNCH" create --name half2 --cpu 1 --memory 512M "${K[@]}" \
   --layer "$T/img/cafe01.erofs" >/dev/null 2>&1 &
 create_pid=$!
 PIDS+=("$create_pid")
-rm -f "$T/mkfs.pid"
-for _ in $(seq 200); do [[ -s $T/mkfs.pid ]] && break; sleep 0.05; done
+for _ in $(seq 600); do [[ -s $T/mkfs.pid ]] && break; sleep 0.05; done
 run "$GC" pins; [[ $rc == 0 && $out == $'cafe01\ndeadbeef' ]] || die "pins with a CREATING placeholder: $out"
 run "$GC" pins --format=textproto
 [[ $rc == 0 && $(grep -c 'kind: "pin"' <<<"$out") == 2 && $out == *'blob_id: "cafe01"'* ]] || die "pins --format"
