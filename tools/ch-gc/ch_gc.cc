@@ -202,10 +202,57 @@ class Planner {
     for (const Vm& vm : vms) RETURN_IF_ERROR(Recorded(vm));
     RETURN_IF_ERROR(Names());
     RETURN_IF_ERROR(Snapshots());
+    DropReferenced(vms);
     return std::move(plan_);
   }
 
  private:
+  // Leaves out every finding whose removal would take a file that another
+  // VM's record names (a disk, kernel, initrd or firmware under an orphan
+  // dir, say): such a plan is refused for that thing and reported (exit 1).
+  // Paths are compared as written (records hold absolute paths).
+  void DropReferenced(const std::vector<Vm>& vms) {
+    struct Ref {
+      std::string path, vm_id, what;
+    };
+    std::vector<Ref> refs;
+    for (const Vm& vm : vms) {
+      std::string who =
+          absl::StrCat("vm \"", vm.config().name(), "\" (", vm.id(), ")");
+      for (const chtools::StorageConfig& s : vm.storage()) {
+        refs.push_back({s.path(), vm.id(), who});
+      }
+      for (const std::string& p :
+           {vm.boot().kernel_path(), vm.boot().initrd_path(),
+            vm.boot().firmware_path()}) {
+        if (!p.empty()) refs.push_back({p, vm.id(), who});
+      }
+    }
+    std::vector<Finding> kept;
+    for (Finding& f : plan_.findings) {
+      std::vector<std::string> roots = {f.path()};
+      if (f.kind() == "stale-creating") {
+        roots.push_back(PathsFor(config_, f.vm_id()).log_dir);
+      }
+      const Ref* hit = nullptr;
+      for (const Ref& r : refs) {
+        if (r.vm_id == f.vm_id()) continue;  // its own files go with it
+        for (const std::string& root : roots) {
+          if (r.path == root || absl::StartsWith(r.path, root + "/")) hit = &r;
+        }
+        if (hit != nullptr) break;
+      }
+      if (hit == nullptr) {
+        kept.push_back(std::move(f));
+        continue;
+      }
+      plan_.errors.push_back(absl::StrCat(f.path(), ": ", f.kind(),
+                                          " left alone: ", hit->what, " names ",
+                                          hit->path));
+    }
+    plan_.findings = std::move(kept);
+  }
+
   // A VM id with dirs and no record.
   absl::Status Orphan(const std::string& id) {
     const VmPaths p = PathsFor(config_, id);

@@ -57,7 +57,9 @@ struct Plan {
   // Things left alone because an operation holds their lock ("busy").
   std::vector<std::string> skipped;
   // Things that cannot be judged (a process serves a VM's socket but cannot
-  // be proven to be its CH): left alone, and the run fails (exit 1).
+  // be proven to be its CH) or whose removal would take a file another VM's
+  // record names (disk, kernel, initrd, firmware): left alone, and the run
+  // fails (exit 1).
   std::vector<std::string> errors;
 };
 

@@ -39,6 +39,7 @@ using ::chtools::index::TestId;
 using ::chtools::index::TestVm;
 using ::chtools::testing::StatusIs;
 using ::chtools::testing::TempDir;
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -234,6 +235,24 @@ TEST_F(GcTest, ARecordAppearingAfterThePlanProtectsTheDirs) {
   EXPECT_THAT(out.skipped,
               ElementsAre(HasSubstr("record now"), HasSubstr("record now")));
   EXPECT_TRUE(Exists(Paths(TestId(5)).cow_raw));
+}
+
+// A file another VM's record names is never removed with an orphan dir: the
+// dir is left alone and the run fails (exit 1).
+TEST_F(GcTest, AnOrphanDirHoldingAFileARecordNamesIsLeftAlone) {
+  MakeVmDirs(TestId(30));
+  Write(Paths(TestId(30)).run_dir + "/vmlinuz", "kernel");
+  Vm vm = TestVm(TestId(31), "uses-it", Vm::STOPPED);
+  vm.mutable_boot()->set_kernel_path(Paths(TestId(30)).run_dir + "/vmlinuz");
+  ASSERT_OK(index_->Reserve(vm));
+  ASSERT_OK_AND_ASSIGN(Plan plan, PlanIt(false));
+  EXPECT_THAT(Kinds(plan), ElementsAre("orphan-log-dir " + TestId(30)));
+  EXPECT_THAT(plan.errors,
+              ElementsAre(AllOf(HasSubstr("orphan-run-dir left alone"),
+                                HasSubstr(TestId(31)))));
+  Collect(config_, *index_, *store_, plan, options_);
+  EXPECT_TRUE(Exists(Paths(TestId(30)).run_dir + "/vmlinuz"));
+  EXPECT_FALSE(Exists(Paths(TestId(30)).log_dir));
 }
 
 TEST_F(GcTest, StaleCreatingPlaceholdersOnlyPastTheGrace) {
