@@ -236,7 +236,8 @@ class Planner {
       }
       const Ref* hit = nullptr;
       for (const Ref& r : refs) {
-        if (r.vm_id == f.vm_id()) continue;  // its own files go with it
+        // A stale placeholder's own files go with it.
+        if (f.kind() == "stale-creating" && r.vm_id == f.vm_id()) continue;
         for (const std::string& root : roots) {
           if (r.path == root || absl::StartsWith(r.path, root + "/")) hit = &r;
         }
@@ -607,7 +608,24 @@ class Collector {
       return Skipped("no longer " + f.kind());
     }
     absl::Status s = RemoveSnapshotDir(store_, id);
-    return s.ok() ? Step{} : Failed(s);
+    if (!s.ok()) return Failed(s);
+    // Its source VM forgets it, as after ch-snapshot rm; best effort and
+    // never waiting (a busy VM keeps a dangling id, which nothing trusts).
+    const std::string& vm_id = problem->vm_id();
+    if (chtools::record::IsValidId(vm_id)) {
+      absl::StatusOr<std::optional<Held>> held =
+          TryVm(config_, vm_id, /*dry_run=*/false);
+      if (held.ok() && held->has_value()) {
+        (void)index_.Update(vm_id, [&](Vm& v) {
+          auto* ids = v.mutable_snapshot_ids();
+          for (int i = ids->size() - 1; i >= 0; --i) {
+            if (ids->Get(i) == id) ids->erase(ids->begin() + i);
+          }
+          return absl::OkStatus();
+        });
+      }
+    }
+    return {};
   }
 
   const ToolConfig& config_;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <set>
 #include <string>
@@ -340,10 +341,26 @@ TEST_F(GcTest, SnapshotLeftoversPastTheGraceAndBrokenSnapshots) {
     EXPECT_THAT(Kinds(locked), IsEmpty());
     EXPECT_THAT(locked.skipped, ElementsAre(HasSubstr("snapshot store")));
   }
+  // The VM the broken snapshot came from lists it; it forgets it.
+  Vm source = TestVm(TestId(24), "source", Vm::STOPPED);
+  source.add_snapshot_ids(TestId(10));
+  source.add_snapshot_ids(TestId(11));
+  ASSERT_OK(index_->Reserve(source));
+  {
+    std::string rec = store_->DirOf(TestId(11)) + "/snapshot.txtpb";
+    std::ifstream in(rec);
+    std::string text((std::istreambuf_iterator<char>(in)),
+                     std::istreambuf_iterator<char>());
+    text.insert(text.find(" image_blob_ids"),
+                absl::StrCat(" source_vm_id: \"", TestId(24), "\""));
+    Write(rec, text);
+  }
   ASSERT_OK_AND_ASSIGN(plan, PlanIt(false));
   Outcome out = Collect(config_, *index_, *store_, plan, options_);
   EXPECT_THAT(out.errors, IsEmpty());
   EXPECT_THAT(out.skipped, IsEmpty());
+  ASSERT_OK_AND_ASSIGN(Vm after, index_->Get(TestId(24)));
+  EXPECT_THAT(after.snapshot_ids(), ElementsAre(TestId(10)));
   EXPECT_THAT(Tree(store_->dir()),
               UnorderedElementsAre(
                   store_->dir() + "/.lock", foreign, young_tmp,
