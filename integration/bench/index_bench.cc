@@ -9,9 +9,16 @@
 //   - listing 10,000 VMs through the library and through `vm-index ls`
 //     against `cat` of the same record files (target <= 5);
 //   - `vm-index ls` on an empty index (target <= 2 ms), with a bare process
-//     start (/bin/true) as the baseline.
+//     start (/bin/true) as the baseline;
+//   - a put of --put_records (10,000) new records on --dir (Index::PutAll,
+//     durability batched: one names/ fsync, one syncfs, one vms/ fsync)
+//     against the per-record path it replaced, replayed here with the same
+//     steps (claim the name + fsync names/, then WriteFileAtomically: fsync
+//     the file, rename, fsync vms/), in the same run on the same disk; and
+//     `vm-index put` of the same records (the whole program) against it.
 //
 // Usage: bazel run //integration/bench:index_bench [-- --updates=N --dir=D]
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,6 +35,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "lib/cli/tool.h"
+#include "lib/fs/atomic_file.h"
 #include "lib/index/index.h"
 #include "lib/process/spawn.h"
 #include "lib/record/records.pb.h"
@@ -40,6 +48,8 @@ ABSL_FLAG(std::string, vm_index, "",
 ABSL_FLAG(int, updates, 200, "Updates measured per index size.");
 ABSL_FLAG(int, repeats, 5, "Runs per listing measurement (median reported).");
 ABSL_FLAG(bool, tmpfs, true, "Also measure updates on /dev/shm.");
+ABSL_FLAG(int, put_records, 10000,
+          "Records per put in the put rows (0: skip them).");
 
 namespace {
 
@@ -223,6 +233,94 @@ void UpdateRows(const std::string& parent, const std::string& label,
   for (const std::string& root : roots) RemoveTree(root);
 }
 
+// The put path before batching, step by step as lib/index did it for each
+// record of a batch of new VMs: the name link and an fsync of names/, then
+// the record through WriteFileAtomically (fsync of the file, rename, fsync
+// of vms/).
+absl::Duration PerRecordPut(Index& index, const std::vector<Vm>& vms) {
+  absl::Time start = absl::Now();
+  std::string db = index.db_dir();
+  for (const Vm& vm : vms) {
+    std::string link = absl::StrCat(db, "/names/", vm.config().name());
+    if (::symlink(vm.id().c_str(), link.c_str()) != 0) {
+      Die(absl::InternalError("symlink " + link + " failed"));
+    }
+    absl::Status s = chtools::fs::FsyncDir(db + "/names");
+    if (s.ok()) {
+      s = chtools::fs::WriteFileAtomically(
+          absl::StrCat(db, "/vms/", vm.id(), ".pb"), vm.SerializeAsString());
+    }
+    if (!s.ok()) Die(s);
+  }
+  return absl::Now() - start;
+}
+
+// A put of `count` new records: batched (Index::PutAll) against the
+// per-record path, each into a fresh index on `parent`; the page cache is
+// flushed before each so neither pays for the other's writeback.
+void PutRows(const std::string& parent, int count,
+             const std::string& vm_index) {
+  std::vector<Vm> vms;
+  for (int n = 0; n < count; ++n) vms.push_back(RealisticVm(n));
+  std::string old_root = MakeRoot(parent, "put-old");
+  std::string new_root = MakeRoot(parent, "put-new");
+  std::unique_ptr<Index> old_index = OrDie(Index::Open(old_root));
+  std::unique_ptr<Index> new_index = OrDie(Index::Open(new_root));
+  ::sync();
+  absl::Duration old_time = PerRecordPut(*old_index, vms);
+  ::sync();
+  absl::Time start = absl::Now();
+  absl::Status s = new_index->PutAll(vms);
+  absl::Duration new_time = absl::Now() - start;
+  if (!s.ok()) Die(s);
+  if (OrDie(new_index->List()).size() != vms.size() ||
+      OrDie(old_index->List()).size() != vms.size()) {
+    Die(absl::InternalError("put lost records"));
+  }
+  auto ms = [](absl::Duration d) {
+    return absl::StrFormat("%.0f ms", absl::ToDoubleMilliseconds(d));
+  };
+  Row(absl::StrFormat("put of %d new VMs, per-record fsyncs", count),
+      ms(old_time), ms(old_time), "1.00", "");
+  Row(absl::StrFormat("put of %d new VMs, batched (PutAll)", count),
+      ms(new_time), ms(old_time), Ratio(new_time, old_time), "");
+  if (!vm_index.empty()) {
+    // The whole program: `vm-index put` of the same records as a text
+    // stream, into a fresh index.
+    chtools::Records records;
+    for (const Vm& vm : vms) *records.add_vm() = vm;
+    std::string stream = absl::StrCat(new_root, ".stream.txtpb");
+    absl::Status w = chtools::fs::WriteFileAtomically(
+        stream, chtools::record::FormatRecords(records));
+    if (!w.ok()) Die(w);
+    std::string root = MakeRoot(parent, "put-cli");
+    int in = ::open(stream.c_str(), O_RDONLY | O_CLOEXEC);
+    if (in < 0) Die(absl::InternalError("open " + stream));
+    ::sync();
+    chtools::process::SpawnOptions opt;
+    // The records name the default run and log dirs (put checks them).
+    opt.argv = {vm_index, "--root-dir=" + root,
+                "--run-dir=/var/lib/chtools/run", "--log-dir=/var/log/chtools",
+                "put"};
+    opt.stdin_fd = in;
+    opt.stderr_fd = 2;
+    absl::Time t0 = absl::Now();
+    chtools::process::Child child = OrDie(chtools::process::Spawn(opt));
+    chtools::process::ExitInfo exit = OrDie(child.Wait());
+    absl::Duration cli_time = absl::Now() - t0;
+    ::close(in);
+    if (!exit.exited() || exit.code() != 0) {
+      Die(absl::InternalError("vm-index put failed: " + exit.ToString()));
+    }
+    Row(absl::StrFormat("vm-index put of %d new VMs (process)", count),
+        ms(cli_time), ms(old_time), Ratio(cli_time, old_time), "");
+    ::unlink(stream.c_str());
+    RemoveTree(root);
+  }
+  RemoveTree(old_root);
+  RemoveTree(new_root);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -244,6 +342,9 @@ int main(int argc, char** argv) {
   int repeats = absl::GetFlag(FLAGS_repeats);
 
   Row("measurement", "value", "baseline", "ratio", "target");
+  if (int count = absl::GetFlag(FLAGS_put_records); count > 0) {
+    PutRows(parent, count, vm_index);
+  }
   // 1. Update cost against the number of VMs.
   UpdateRows(parent, "disk", updates);
   struct stat st;

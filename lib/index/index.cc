@@ -11,6 +11,7 @@
 #include <memory>
 #include <utility>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -143,10 +144,20 @@ absl::StatusOr<Vm> Index::Update(absl::string_view id,
   return vm;
 }
 
-absl::Status Index::Delete(absl::string_view id) {
+absl::Status Index::Delete(absl::string_view id, bool wait) {
   Store store(db_);
   if (!record::IsValidId(id) || !store.RecordExists(id)) return NotFoundVm(id);
-  ASSIGN_OR_RETURN(FileLock lock, store.Lock(id));
+  std::optional<FileLock> held;
+  if (wait) {
+    ASSIGN_OR_RETURN(held, store.Lock(id));
+  } else {
+    ASSIGN_OR_RETURN(held, store.TryLock(id));
+    if (!held.has_value()) {
+      return absl::UnavailableError(
+          absl::StrCat("vm ", id, ": its index lock is busy"));
+    }
+  }
+  FileLock& lock = *held;
   ASSIGN_OR_RETURN(std::optional<Vm> vm, store.ReadRecord(id));
   if (!vm.has_value()) {
     store.DropLockIfNoRecord(lock, id).IgnoreError();
@@ -203,7 +214,7 @@ absl::StatusOr<std::string> Index::Resolve(absl::string_view ref) const {
   return NotFoundVm(ref);
 }
 
-absl::StatusOr<std::vector<Vm>> Index::List() const {
+absl::StatusOr<std::vector<Vm>> Index::List(bool strict) const {
   Store store(db_);
   std::string dir = store.VmsDir();
   std::unique_ptr<DIR, DirCloser> d(::opendir(dir.c_str()));
@@ -229,7 +240,12 @@ absl::StatusOr<std::vector<Vm>> Index::List() const {
       google::protobuf::LogSilencer quiet;
       if (vm.ParseFromString(*data) && vm.id() == id) {
         vms.push_back(std::move(vm));
+      } else if (strict) {
+        return absl::DataLossError(absl::StrCat(
+            dir, "/", name, ": cannot parse record (or its id differs)"));
       }
+    } else if (strict && !absl::IsNotFound(data.status())) {
+      return data.status();
     }
     errno = 0;
   }
@@ -241,6 +257,47 @@ absl::StatusOr<std::vector<Vm>> Index::List() const {
     return a.id() < b.id();
   });
   return vms;
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
+Index::DanglingNames() const {
+  Store store(db_);
+  ASSIGN_OR_RETURN(std::vector<std::string> entries,
+                   store.ListDir(store.NamesDir()));
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const std::string& e : entries) {
+    if (e[0] == '.') continue;  // a name move's temp link: Check's
+    absl::StatusOr<std::optional<std::string>> target = store.ReadName(e);
+    if (!target.ok() || !target->has_value()) continue;
+    if (!record::IsValidId(**target)) continue;
+    if (!store.NameIsValid(e, **target)) out.emplace_back(e, **target);
+  }
+  return out;
+}
+
+absl::Status Index::RemoveDanglingName(absl::string_view name,
+                                       absl::string_view id) {
+  Store store(db_);
+  if (!record::IsValidName(name) || !record::IsValidId(id)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("name link \"", name, "\" -> \"", id, "\": malformed"));
+  }
+  struct stat st;
+  bool existed = ::lstat(store.LockPath(id).c_str(), &st) == 0;
+  ASSIGN_OR_RETURN(std::optional<FileLock> lock, store.TryLock(id));
+  if (!lock.has_value()) {
+    return absl::UnavailableError(absl::StrCat(
+        "name \"", name, "\": an operation on vm ", id, " is in flight"));
+  }
+  absl::Cleanup drop = [&] {
+    if (!existed) store.DropLockIfNoRecord(*lock, id).IgnoreError();
+  };
+  ASSIGN_OR_RETURN(std::optional<std::string> target, store.ReadName(name));
+  if (target != id || store.NameIsValid(name, id)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("name \"", name, "\": no longer a dangling link to ", id));
+  }
+  return store.ReleaseName(name, id);
 }
 
 }  // namespace chtools::index

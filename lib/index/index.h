@@ -5,8 +5,10 @@
 // each other (puts, which may concern any number of VMs, run one at a time).
 //
 // Layout (all under <db> = <root_dir>/cloudhypervisor/db):
-//   vms/<id>.pb          the Vm record, binary protobuf, replaced only by
-//                        WriteFileAtomically (temp file vms/.<id>.tmp-*).
+//   vms/<id>.pb          the Vm record, binary protobuf, replaced only by a
+//                        rename of a complete, synced temp file
+//                        vms/.<id>.pb.tmp-* (WriteFileAtomically; a put
+//                        writes its batch's and syncs them at once).
 //   names/<name> -> <id> a symlink claiming <name> for <id>; created with
 //                        symlink(2), which fails if the name exists.
 //   locks/<id>           the flock(2) target of VM <id> (FileLock).
@@ -41,14 +43,17 @@
 //   I5. Delete removes the record first (the commit point), then the name
 //       link, then the lock file; a crash in between leaves only invisible
 //       leftovers (dangling link, orphan lock file) that Check repairs.
-//   I6. Operations return only after their change is fsynced (file and
-//       directory), so a record whose write returned survives a crash.
+//   I6. Operations return only after their change is durable (the file's
+//       data by fsync, or for a put's batch by one syncfs before any rename;
+//       then the directory by fsync), so a record whose write returned
+//       survives a crash.
 #ifndef CHTOOLS_LIB_INDEX_INDEX_H_
 #define CHTOOLS_LIB_INDEX_INDEX_H_
 
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/functional/function_ref.h"
@@ -147,12 +152,18 @@ class Index {
   // record write is atomic; a write failing mid-batch (a full disk) keeps the
   // records already written and releases every name no record carries, and a
   // crash mid-batch leaves some of the batch's records written, each one
-  // complete (re-running the put is idempotent). Names may move between VMs
+  // complete (re-running the put is idempotent). Durability is batched: one
+  // fsync of names/ for the batch's claims, then the records' temp files,
+  // their data synced (one syncfs(2) beyond 8 records), the renames, one
+  // fsync of vms/ (a wave more for each step
+  // of a name passed along inside the batch). Names may move between VMs
   // of the batch unless they form a cycle (InvalidArgument).
   absl::Status PutAll(const std::vector<Vm>& vms);
 
-  // Removes the record and its name claim. NotFound if absent.
-  absl::Status Delete(absl::string_view id);
+  // Removes the record and its name claim. NotFound if absent. Without
+  // `wait`, a busy lock (or a running put listing id) is Unavailable at once
+  // and nothing is done (ch-gc never waits).
+  absl::Status Delete(absl::string_view id, bool wait = true);
 
   // ref = exact id | exact name | unique id prefix (>= 3 chars).
   // NotFound `vm "x": not found`; ambiguous prefix: FailedPrecondition
@@ -160,8 +171,22 @@ class Index {
   absl::StatusOr<std::string> Resolve(absl::string_view ref) const;
 
   // Every record, sorted by name (then id). Unreadable record files are
-  // skipped (Check reports them).
-  absl::StatusOr<std::vector<Vm>> List() const;
+  // skipped (Check reports them), unless `strict`: then the first one is an
+  // error (DataLoss naming the file) for callers that must fail closed.
+  absl::StatusOr<std::vector<Vm>> List(bool strict = false) const;
+
+  // Name links that are dangling (Check's "dangling-name": names/N -> X where
+  // X's record is missing or does not carry N), as (N, X) read now without
+  // locks; links that are no symlink or not to a valid id are left out (only
+  // Check(repair) touches those).
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
+  DanglingNames() const;
+
+  // Removes names/<name> if it still points to `id` and is still dangling,
+  // re-checked under id's lock taken without waiting (I4). Unavailable when
+  // an operation on `id` is in flight (busy: nothing done); FailedPrecondition
+  // when the link is gone or no longer dangling.
+  absl::Status RemoveDanglingName(absl::string_view name, absl::string_view id);
 
   // Consistency check (kinds above); findings as records; repairs only when
   // repair == true (then Finding.repaired tells what was fixed). Safe to run

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <thread>
@@ -386,6 +387,53 @@ TEST_F(IndexTest, PutAllRefusesANameSwapCycle) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("cycle")));
   EXPECT_THAT(index_->Resolve("a"), IsOkAndHolds(TestId(1)));
   EXPECT_THAT(index_->Resolve("b"), IsOkAndHolds(TestId(2)));
+}
+
+// ch-gc's delete and name removal never wait: a busy lock is Unavailable
+// and changes nothing.
+TEST_F(IndexTest, DeleteWithoutWaitAndDanglingNamesNeverWait) {
+  ASSERT_OK(index_->Reserve(TestVm(TestId(1), "web")));
+  ASSERT_EQ(::symlink(TestId(2).c_str(), Db("names/ghost").c_str()), 0);
+  EXPECT_THAT(index_->DanglingNames(),
+              IsOkAndHolds(::testing::ElementsAre(
+                  std::make_pair(std::string("ghost"), TestId(2)))));
+  {
+    ASSERT_OK_AND_ASSIGN(
+        FileLock held,
+        FileLock::Acquire(Db("locks/" + TestId(1)), absl::Seconds(1)));
+    ASSERT_OK_AND_ASSIGN(
+        FileLock held2,
+        FileLock::Acquire(Db("locks/" + TestId(2)), absl::Seconds(1)));
+    EXPECT_THAT(index_->Delete(TestId(1), /*wait=*/false),
+                StatusIs(absl::StatusCode::kUnavailable));
+    EXPECT_THAT(index_->RemoveDanglingName("ghost", TestId(2)),
+                StatusIs(absl::StatusCode::kUnavailable));
+  }
+  EXPECT_THAT(index_->Resolve("web"), IsOkAndHolds(TestId(1)));
+  EXPECT_TRUE(Exists(Db("names/ghost")));
+  // A valid name is never "dangling".
+  EXPECT_THAT(index_->RemoveDanglingName("web", TestId(1)),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_OK(index_->RemoveDanglingName("ghost", TestId(2)));
+  EXPECT_FALSE(Exists(Db("names/ghost")));
+  EXPECT_OK(index_->Delete(TestId(1), /*wait=*/false));
+  EXPECT_THAT(index_->Get(TestId(1)).status(),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+// A strict List fails on an unreadable record instead of skipping it.
+TEST_F(IndexTest, StrictListFailsOnAnUnreadableRecord) {
+  ASSERT_OK(index_->Reserve(TestVm(TestId(1), "web")));
+  {
+    std::FILE* f = std::fopen(Db("vms/" + TestId(3) + ".pb").c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs("\xff\xff not a record", f);
+    std::fclose(f);
+  }
+  ASSERT_OK_AND_ASSIGN(std::vector<Vm> vms, index_->List());
+  EXPECT_EQ(vms.size(), 1u);
+  EXPECT_THAT(index_->List(/*strict=*/true).status(),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr(TestId(3))));
 }
 
 }  // namespace

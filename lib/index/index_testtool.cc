@@ -163,6 +163,19 @@ int Writer(const char* root, int writer, uint64_t seed) {
       absl::Status s = index->Delete(id);
       if (!s.ok()) Fail(s);
       own.erase(id);
+    } else if (dice < 93) {
+      // A put that passes a name inside its batch: id1 takes a new name
+      // and gives its old one to a new VM (two waves of writes).
+      std::string id1 = pick(), id2 = new_id(), name1 = new_name();
+      std::string old_name = own[id1].name;
+      int c1 = own[id1].counter + 1;
+      Say(absl::StrCat("B put ", id1, " ", name1, " ", c1, " ", id2, " ",
+                       old_name, " 0"));
+      absl::Status s = index->PutAll(
+          {with_counter(id2, old_name, 0), with_counter(id1, name1, c1)});
+      if (!s.ok()) Fail(s);
+      own[id1] = {name1, c1};
+      own[id2] = {old_name, 0};
     } else {
       std::string id1 = pick(), id2 = new_id(), name2 = new_name();
       int c1 = own[id1].counter + 1;

@@ -151,52 +151,85 @@ absl::Status Index::PutAll(const std::vector<Vm>& vms) {
   std::vector<size_t> claimed;
   for (size_t i = 0; i < n; ++i) {
     if (!needs_claim[i]) continue;
-    absl::Status s = store.ClaimName(vms[i].config().name(), vms[i].id(), held);
+    absl::Status s = store.ClaimName(vms[i].config().name(), vms[i].id(), held,
+                                     /*sync=*/false);
     if (!s.ok()) {
       for (size_t k : claimed) drop_dangling(k);
       return s;
     }
     claimed.push_back(i);
   }
-
-  // 6. Writes, each VM after the one whose name it takes. Only the system
-  // can fail one now (a full disk, an I/O error): then every name the batch
-  // claimed or moved and no written record carries is released, so the
-  // failure leaves no dangling links (the records already written stay).
-  std::vector<size_t> order;
-  std::vector<bool> placed(n, false);
-  for (size_t i = 0; i < n; ++i) {
-    std::vector<size_t> chain;
-    for (std::optional<size_t> j = i; j.has_value() && !placed[*j];
-         j = takes_from[*j]) {
-      chain.push_back(*j);
-    }
-    for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
-      placed[*it] = true;
-      order.push_back(*it);
+  // One fsync of names/ for every claim, before any record carries one (I3).
+  if (!claimed.empty()) {
+    absl::Status s = store.SyncNames();
+    if (!s.ok()) {
+      for (size_t k : claimed) drop_dangling(k);
+      return s;
     }
   }
-  std::string now = FormatRecordTime(absl::Now());
-  for (size_t i : order) {
-    Vm vm = vms[i];
-    if (vm.created_at().empty()) vm.set_created_at(now);
-    if (vm.updated_at().empty()) vm.set_updated_at(now);
-    absl::Status written;
-    if (takes_from[i].has_value()) {
-      written = store.ReplaceName(vm.config().name(), vm.id());
+
+  // 6. Writes in waves, with one durability pass per wave (WriteRecords:
+  // all temp files, one syncfs, the renames, one fsync of vms/): wave 0 is
+  // every VM that takes no name from a batch peer (almost always the whole
+  // batch); a VM that takes a peer's name comes one wave after that peer,
+  // so the peer's record no longer carries the name, durably, before the
+  // link moves (I3). Only the system can fail a write now (a full disk, an
+  // I/O error): then every name the batch claimed or moved and no written
+  // record carries is released, so the failure leaves no dangling links
+  // (the records already written stay).
+  std::vector<size_t> wave(n, 0);
+  size_t waves = 1;
+  for (size_t i = 0; i < n; ++i) {
+    size_t depth = 0;
+    for (std::optional<size_t> j = takes_from[i]; j.has_value();
+         j = takes_from[*j]) {
+      ++depth;
     }
-    if (written.ok()) written = store.WriteRecord(vm);
+    wave[i] = depth;
+    waves = std::max(waves, depth + 1);
+  }
+  std::string now = FormatRecordTime(absl::Now());
+  std::vector<Vm> stamped;
+  stamped.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    stamped.push_back(vms[i]);
+    if (stamped[i].created_at().empty()) stamped[i].set_created_at(now);
+    if (stamped[i].updated_at().empty()) stamped[i].set_updated_at(now);
+  }
+  bool released = false;
+  for (size_t w = 0; w < waves; ++w) {
+    std::vector<const Vm*> batch;
+    std::vector<size_t> members;
+    absl::Status written;
+    for (size_t i = 0; i < n && written.ok(); ++i) {
+      if (wave[i] != w) continue;
+      members.push_back(i);
+      batch.push_back(&stamped[i]);
+      if (takes_from[i].has_value()) {
+        written = store.ReplaceName(stamped[i].config().name(), vms[i].id());
+      }
+    }
+    if (written.ok()) written = store.WriteRecords(batch);
     if (!written.ok()) {
       for (size_t k = 0; k < n; ++k) drop_dangling(k);
       return written;
     }
-    if (current[i].has_value() &&
-        current[i]->config().name() != vm.config().name() &&
-        !name_taken_by_peer[i]) {
-      // Committed already; a leftover link is only a dangling one.
-      store.ReleaseName(current[i]->config().name(), vm.id()).IgnoreError();
+    for (size_t i : members) {
+      if (current[i].has_value() &&
+          current[i]->config().name() != vms[i].config().name() &&
+          !name_taken_by_peer[i]) {
+        // Committed already; a leftover link is only a dangling one.
+        store
+            .ReleaseName(current[i]->config().name(), vms[i].id(),
+                         /*sync=*/false)
+            .IgnoreError();
+        released = true;
+      }
     }
   }
+  // The old names' links go durably too (I6); a crash before leaves only
+  // dangling links, so a failure here is not the put's.
+  if (released) store.SyncNames().IgnoreError();
   return absl::OkStatus();
 }
 

@@ -206,8 +206,8 @@ Vm Big(const std::string& id, const std::string& name) {
 TEST_F(PutAllTest, AFailedWriteLeavesNoDanglingNames) {
   ASSERT_OK(index_->Reserve(TestVm(TestId(4), "d-old")));
   ASSERT_OK(index_->Reserve(TestVm(TestId(5), "e1")));
-  // Written in this order: 1; 5 (renamed to e2, leaving e1 to 6); then 6
-  // fails. 7 (new) and 4 (renamed) come after and are never written.
+  // Written in two waves: 1, 5 (renamed to e2, leaving e1 to 6), 7 (new)
+  // and 4 (renamed); then 6, which takes e1 from 5, and fails.
   std::vector<Vm> batch = {TestVm(TestId(1), "a"), TestVm(TestId(5), "e2"),
                            Big(TestId(6), "e1"), TestVm(TestId(7), "g"),
                            TestVm(TestId(4), "d-new")};
@@ -219,11 +219,55 @@ TEST_F(PutAllTest, AFailedWriteLeavesNoDanglingNames) {
   }
   EXPECT_THAT(index_->Resolve("a"), IsOkAndHolds(TestId(1)));
   EXPECT_THAT(index_->Resolve("e2"), IsOkAndHolds(TestId(5)));
-  EXPECT_THAT(index_->Resolve("d-old"), IsOkAndHolds(TestId(4)));
-  for (const char* name : {"e1", "g", "d-new"}) {
+  EXPECT_THAT(index_->Resolve("g"), IsOkAndHolds(TestId(7)));
+  EXPECT_THAT(index_->Resolve("d-new"), IsOkAndHolds(TestId(4)));
+  for (const char* name : {"e1", "d-old"}) {
     EXPECT_FALSE(Exists(Db(std::string("names/") + name))) << name;
   }
   EXPECT_FALSE(Exists(Db("put.ids")));
+  EXPECT_THAT(Check(false), IsEmpty());
+}
+
+// The batched durability path replaces no record before every temp file of
+// its wave is written (and synced): a write failing in the middle of a
+// wave leaves every record of the batch as it was, no temp file and no
+// claimed name behind.
+TEST_F(PutAllTest, AWaveReplacesNoRecordUntilAllItsDataIsWritten) {
+  Vm old1 = TestVm(TestId(1), "one");
+  Vm old2 = TestVm(TestId(2), "two");
+  ASSERT_OK(index_->Reserve(old1));
+  ASSERT_OK(index_->Reserve(old2));
+  Vm new1 = TestVm(TestId(1), "one", Vm::STOPPED);
+  Vm new2 = TestVm(TestId(2), "two-renamed", Vm::STOPPED);
+  std::vector<Vm> batch = {new1, new2, Big(TestId(3), "three"),
+                           TestVm(TestId(4), "four")};
+  {
+    FileSizeLimit limit(400);
+    EXPECT_THAT(index_->PutAll(batch),
+                StatusIs(absl::StatusCode::kOutOfRange,
+                         ::testing::HasSubstr("File too large")));
+  }
+  ASSERT_OK_AND_ASSIGN(Vm got1, index_->Get(TestId(1)));
+  ASSERT_OK_AND_ASSIGN(Vm got2, index_->Get(TestId(2)));
+  EXPECT_EQ(got1.state(), Vm::CREATED);
+  EXPECT_EQ(got2.state(), Vm::CREATED);
+  EXPECT_EQ(got2.config().name(), "two");
+  EXPECT_THAT(index_->Get(TestId(3)).status(),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(index_->Get(TestId(4)).status(),
+              StatusIs(absl::StatusCode::kNotFound));
+  for (const char* name : {"three", "four", "two-renamed"}) {
+    EXPECT_FALSE(Exists(Db(std::string("names/") + name))) << name;
+  }
+  ASSERT_OK_AND_ASSIGN(std::vector<Vm> all, index_->List());
+  EXPECT_EQ(all.size(), 2u);
+  EXPECT_THAT(Check(false), IsEmpty());  // no stale-temp either
+
+  // And the same batch without the limit goes through whole.
+  ASSERT_OK(index_->PutAll(batch));
+  EXPECT_THAT(index_->Resolve("two-renamed"), IsOkAndHolds(TestId(2)));
+  EXPECT_THAT(index_->Resolve("three"), IsOkAndHolds(TestId(3)));
+  EXPECT_FALSE(Exists(Db("names/two")));
   EXPECT_THAT(Check(false), IsEmpty());
 }
 

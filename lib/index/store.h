@@ -51,6 +51,14 @@ class Store {
   // Writes vm's record atomically (pid and api_socket are never stored).
   // Caller holds vm.id()'s lock.
   absl::Status WriteRecord(const Vm& vm) const;
+  // Writes the records of `vms` (caller owns every id) with one durability
+  // pass for the batch: every temp file (vms/.<id>.pb.tmp-*) written, their
+  // data synced (an fsync each for up to 8 records, else one syncfs(2)),
+  // the renames in the given order, one fsync of vms/. Each rename is atomic
+  // and comes after the data is durable, so a crash leaves each record old or
+  // new, complete (I1); I6 holds on return. On failure the renames already done
+  // stay and no temp file is left.
+  absl::Status WriteRecords(const std::vector<const Vm*>& vms) const;
   // Unlinks vms/<id>.pb and fsyncs vms/. Caller holds id's lock.
   absl::Status RemoveRecord(absl::string_view id) const;
 
@@ -65,13 +73,20 @@ class Store {
   // already points to id. An existing link to another VM blocks the claim if
   // valid, or while that VM's lock is busy; otherwise it is dangling and is
   // removed first. AlreadyExists `vm "<name>": name already used by <other>`.
+  // Without `sync` the names/ fsync is left to the caller (SyncNames), who
+  // must make it before writing a record that carries the name (I3).
   absl::Status ClaimName(absl::string_view name, absl::string_view id,
-                         const absl::flat_hash_set<std::string>& held) const;
+                         const absl::flat_hash_set<std::string>& held,
+                         bool sync = true) const;
   // Points names/<name> at `id`, replacing whatever link is there (caller
   // owns `id` and the link's current target).
   absl::Status ReplaceName(absl::string_view name, absl::string_view id) const;
   // Removes names/<name> if it points to `id` (caller owns id).
-  absl::Status ReleaseName(absl::string_view name, absl::string_view id) const;
+  // Without `sync` the names/ fsync is left to the caller (SyncNames).
+  absl::Status ReleaseName(absl::string_view name, absl::string_view id,
+                           bool sync = true) const;
+  // fsync of names/: makes unsynced claims and releases durable.
+  absl::Status SyncNames() const;
 
   // id's lock, waiting at most kLockTimeout, and while a running put lists
   // id, for that put to end (DeadlineExceeded after kLockTimeout in all).

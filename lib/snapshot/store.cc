@@ -70,6 +70,20 @@ absl::StatusOr<UniqueFd> Store::LockStore() const {
   return fd;
 }
 
+absl::StatusOr<std::optional<UniqueFd>> Store::TryLockStore() const {
+  std::string path = dir_ + "/.lock";
+  UniqueFd fd(RetryEintr([&] {
+    return ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+                  0600);
+  }));
+  if (!fd.valid()) return ErrnoError(errno, "open", path);
+  if (RetryEintr([&] { return ::flock(fd.get(), LOCK_EX | LOCK_NB); }) != 0) {
+    if (errno == EWOULDBLOCK) return std::optional<UniqueFd>();
+    return ErrnoError(errno, "flock", path);
+  }
+  return std::optional<UniqueFd>(std::move(fd));
+}
+
 absl::StatusOr<std::vector<Snapshot>> Store::List() const {
   std::vector<Snapshot> out;
   DIR* d = ::opendir(dir_.c_str());

@@ -9,6 +9,7 @@
 #define CHTOOLS_LIB_SNAPSHOT_STORE_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -75,6 +76,11 @@ class Store {
   // Removes snapshot `id`: gone from List() at once (a rename), then its
   // files. NotFound.
   absl::Status Remove(absl::string_view id) const;
+
+  // The store lock (what Publish and Remove hold) if it is free now, else
+  // nullopt: for ch-gc, which must never wait for it (and must not call
+  // Publish or Remove while it holds it: flock is not re-entrant).
+  absl::StatusOr<std::optional<UniqueFd>> TryLockStore() const;
 
   // Recomputes every file's size and SHA-256 against the manifest.
   // DataLoss naming the first file that differs.
