@@ -393,10 +393,18 @@ class Checker {
         if (vm.run_dir().empty() || d.ro() || d.path().empty() ||
             PathExists(d.path()))
           continue;
+        // A restore that died after setting the disk aside keeps it in the
+        // run dir's restore-staging (lib/vm/paths.h).
+        const bool restoring =
+            !RunDir(vm).empty() &&
+            PathExists(absl::StrCat(RunDir(vm), "/restore-staging"));
         Add("missing-disk", id, d.path(),
-            absl::StrCat("vm \"", vm.config().name(), "\" (",
-                         StateName(vm.state()), ") has lost its disk storage[",
-                         i, "]: it cannot start"),
+            absl::StrCat(
+                "vm \"", vm.config().name(), "\" (", StateName(vm.state()),
+                ") has lost its disk storage[", i, "]",
+                restoring ? ": a restore was interrupted; `ch-launch stop "
+                            "<vm>` puts its previous disk back"
+                          : ": it cannot start"),
             false);
       }
       // Only records made by the tools (which name their dirs) have dirs.

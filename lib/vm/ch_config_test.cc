@@ -147,13 +147,25 @@ TEST(RewriteChConfigTest, ConfinesEveryPath) {
       {"initramfs elsewhere",
        [](Json& j) { j["payload"]["initramfs"] = "/etc/shadow"; },
        "payload.initramfs"},
-      {"pmem", [](Json& j) { j["pmem"] = Json::array({{{"file", "/x"}}}); },
+      {"pmem",
+       [](Json& j) {
+         j["pmem"] = Json::array({{{"file", "/x"}}});
+       },
        "pmem: is set"},
-      {"fs", [](Json& j) { j["fs"] = Json::array({{{"socket", "/x"}}}); },
+      {"fs",
+       [](Json& j) {
+         j["fs"] = Json::array({{{"socket", "/x"}}});
+       },
        "fs: is set"},
-      {"vsock", [](Json& j) { j["vsock"] = Json{{"socket", "v.sock"}}; },
+      {"vsock",
+       [](Json& j) {
+         j["vsock"] = Json{{"socket", "v.sock"}};
+       },
        "vsock: is set"},
-      {"vfio", [](Json& j) { j["devices"] = Json::array({{{"path", "/d"}}}); },
+      {"vfio",
+       [](Json& j) {
+         j["devices"] = Json::array({{{"path", "/d"}}});
+       },
        "devices: is set"},
       {"rng", [](Json& j) { j["rng"]["src"] = "/etc/shadow"; },
        "rng.src: \"/etc/shadow\""},
@@ -169,7 +181,9 @@ TEST(RewriteChConfigTest, ConfinesEveryPath) {
        },
        "memory.zones[0].file"},
       {"unknown field with a path",
-       [](Json& j) { j["future"] = Json{{"path", "/var/lib/other/disk"}}; },
+       [](Json& j) {
+         j["future"] = Json{{"path", "/var/lib/other/disk"}};
+       },
        "future.path: \"/var/lib/other/disk\" names a path"},
       {"platform string path",
        [](Json& j) {
@@ -180,9 +194,9 @@ TEST(RewriteChConfigTest, ConfinesEveryPath) {
   for (const Case& c : cases) {
     Json j = Json::parse(DirectConfig());
     c.edit(j);
-    EXPECT_THAT(RewriteChConfig(j.dump(), "config.json", DirectRewrite()),
-                StatusIs(absl::StatusCode::kInvalidArgument,
-                         HasSubstr(c.error)))
+    EXPECT_THAT(
+        RewriteChConfig(j.dump(), "config.json", DirectRewrite()),
+        StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(c.error)))
         << c.what;
   }
 }
@@ -190,9 +204,9 @@ TEST(RewriteChConfigTest, ConfinesEveryPath) {
 TEST(RewriteChConfigTest, DiskPathsMustBeInsideOrAllowed) {
   ConfigRewrite rw = DirectRewrite();
   rw.disk_paths = {"/run/ch/0123456789abcdef/../other/cow.raw"};
-  EXPECT_THAT(RewriteChConfig(DirectConfig(), "config.json", rw),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("disks[0].path")));
+  EXPECT_THAT(
+      RewriteChConfig(DirectConfig(), "config.json", rw),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("disks[0].path")));
   rw.disk_paths = {"/run/ch/0123456789abcdef-evil/cow.raw"};
   EXPECT_THAT(RewriteChConfig(DirectConfig(), "config.json", rw),
               StatusIs(absl::StatusCode::kInvalidArgument,

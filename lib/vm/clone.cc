@@ -55,8 +55,6 @@ using archive::kMemoryRanges;
 using archive::kOverlayQcow2;
 using archive::kStateJson;
 
-constexpr absl::string_view kRestoreStaging = "restore-staging";
-
 std::string Basename(absl::string_view p) {
   size_t s = p.rfind('/');
   return std::string(s == absl::string_view::npos ? p : p.substr(s + 1));
@@ -729,17 +727,10 @@ absl::StatusOr<Vm> RestoreVm(const Env& env, absl::string_view vm_id,
         "is in state ", Vm::State_Name(vm.state()), ": cannot restore"));
   }
   const VmPaths p = PathsFor(env.config, vm.id());
-  const std::string staging = absl::StrCat(p.run_dir, "/", kRestoreStaging);
-  {
-    struct stat st;
-    if (::lstat(staging.c_str(), &st) == 0) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          staging,
-          " exists: an earlier restore stopped half way and the VM's previous "
-          "disk may be in it (as previous-*): move it back or remove the "
-          "directory"));
-    }
-  }
+  const std::string& staging = p.restore_staging;
+  // What an earlier restore left when it died.
+  RETURN_IF_ERROR(RecoverRestoreHeld(env, vm));
+  ASSIGN_OR_RETURN(vm, LoadVm(env, vm_id));
   RETURN_IF_ERROR(fs::MakeNewDir(staging, 0700));
   bool keep_staging = false;
   absl::Cleanup drop_staging = [&] {
@@ -893,6 +884,11 @@ absl::StatusOr<Vm> RestoreVm(const Env& env, absl::string_view vm_id,
   AfterRestore after;  // same NICs, same MACs, same taps: nothing to swap
   absl::Status s = RestoreSwapResume(env, p, *ch, staging, after, nullptr);
   if (!s.ok()) return put_back(WithChLog(s, p, ch->log_start));
+  // The commit point: from here on a crash leaves the restored VM (its
+  // record made RUNNING by the next start, which finds its CH).
+  if (::rename(staging.c_str(), p.restore_done.c_str()) != 0) {
+    return put_back(ErrnoError(errno, "rename", staging));
+  }
   const std::string now = Now(env);
   absl::StatusOr<Vm> done = env.index->Update(vm.id(), [&](Vm& r) {
     r.set_state(Vm::RUNNING);
@@ -900,9 +896,16 @@ absl::StatusOr<Vm> RestoreVm(const Env& env, absl::string_view vm_id,
     r.clear_error();
     return absl::OkStatus();
   });
-  if (!done.ok()) return put_back(done.status());
+  if (!done.ok()) {
+    // Committed: CH runs the restored VM; the next start records it.
+    ch->child.Detach();
+    keep_staging = true;
+    (void)fs::RemoveTree(p.restore_done);
+    return done.status();
+  }
   const pid_t pid = ch->child.Detach();
-  keep_staging = false;  // the previous disk, RAM and JSON go with it
+  keep_staging = true;  // renamed: nothing left under the staging name
+  (void)fs::RemoveTree(p.restore_done);  // the previous disk, RAM and JSON
   done->set_run_dir(p.run_dir);
   done->set_log_dir(p.log_dir);
   done->set_pid(pid);

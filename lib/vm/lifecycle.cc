@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <string>
@@ -122,6 +123,48 @@ absl::StatusOr<std::string> VmNetns(const Vm& vm) {
   return netns;
 }
 
+absl::Status RecoverRestoreHeld(const Env& env, const Vm& vm) {
+  const VmPaths p = PathsFor(env.config, vm.id());
+  struct stat st;
+  if (::lstat(p.restore_done.c_str(), &st) == 0) {
+    RETURN_IF_ERROR(fs::RemoveTree(p.restore_done));
+  }
+  if (::lstat(p.restore_staging.c_str(), &st) != 0) return absl::OkStatus();
+  // The disk the VM had before the restore, if the restore got that far.
+  std::string previous, live;
+  for (const std::string& name :
+       {std::string("cow.raw"), std::string("overlay.qcow2")}) {
+    std::string prev = absl::StrCat(p.restore_staging, "/previous-", name);
+    if (::lstat(prev.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+      previous = prev;
+      live = absl::StrCat(p.run_dir, "/", name);
+    }
+  }
+  if (!previous.empty()) {
+    // The restore's CH (if it runs) never committed: it goes first.
+    ASSIGN_OR_RETURN(std::optional<ChProcess> ch, FindCh(env, vm));
+    if (ch) {
+      RETURN_IF_ERROR(
+          Terminate(*ch, Secs(env.config.terminate_grace_seconds(), 5)));
+    }
+    if (::rename(previous.c_str(), live.c_str()) != 0) {
+      return ErrnoError(errno, "rename", previous);
+    }
+    RETURN_IF_ERROR(RemoveRuntimeFiles(p));
+    RETURN_IF_ERROR(env.index
+                        ->Update(vm.id(),
+                                 [&](Vm& r) {
+                                   if (r.state() == Vm::RUNNING) {
+                                     r.set_state(Vm::STOPPED);
+                                     r.set_stopped_at(Now(env));
+                                   }
+                                   return absl::OkStatus();
+                                 })
+                        .status());
+  }
+  return fs::RemoveTree(p.restore_staging);
+}
+
 absl::StatusOr<Vm> StopVmHeld(const Env& env, const Vm& vm,
                               absl::Duration timeout) {
   if (vm.state() == Vm::CREATING) {
@@ -196,6 +239,8 @@ absl::StatusOr<Vm> StartVm(const Env& env, absl::string_view id) {
   ASSIGN_OR_RETURN(fs::FileLock lock, LockVm(env.config, id, LockWait(env)));
   ASSIGN_OR_RETURN(Vm vm, LoadVm(env, id));
   RETURN_IF_ERROR(NotCreating(vm));
+  RETURN_IF_ERROR(RecoverRestoreHeld(env, vm));
+  ASSIGN_OR_RETURN(vm, LoadVm(env, id));
   const VmPaths p = PathsFor(env.config, vm.id());
   ASSIGN_OR_RETURN(std::optional<ChProcess> live, FindCh(env, vm));
   if (live) {
@@ -292,6 +337,10 @@ absl::StatusOr<Vm> StopVm(const Env& env, absl::string_view id,
                           absl::Duration timeout) {
   ASSIGN_OR_RETURN(fs::FileLock lock, LockVm(env.config, id, LockWait(env)));
   ASSIGN_OR_RETURN(Vm vm, LoadVm(env, id));
+  if (vm.state() != Vm::CREATING && vm.state() != Vm::DELETING) {
+    RETURN_IF_ERROR(RecoverRestoreHeld(env, vm));
+    ASSIGN_OR_RETURN(vm, LoadVm(env, id));
+  }
   return StopVmHeld(env, vm, timeout);
 }
 

@@ -59,6 +59,13 @@ absl::StatusOr<Vm> RemoveVm(const Env& env, absl::string_view id, bool force,
 // FailedPrecondition while a CH runs for it or one may (unprovable).
 absl::StatusOr<Vm> ForgetVm(const Env& env, absl::string_view id);
 
+// Finishes a restore that died half way (lib/vm/clone.h), for a caller that
+// holds the VM's lock: a committed one (restore-done) only leaves garbage; an
+// uncommitted one that had stopped the VM gets its CH killed and the VM's
+// previous disk put back (the record becomes STOPPED); the staging dir goes.
+// Start, stop and restore call it first.
+absl::Status RecoverRestoreHeld(const Env& env, const Vm& vm);
+
 // StopVm for a caller that already holds the VM's operation lock.
 absl::StatusOr<Vm> StopVmHeld(const Env& env, const Vm& vm,
                               absl::Duration timeout);

@@ -16,6 +16,8 @@ VmPaths PathsIn(absl::string_view run_dir, absl::string_view log_dir) {
   p.overlay = absl::StrCat(run_dir, "/overlay.qcow2");
   p.cidata = absl::StrCat(run_dir, "/cidata.img");
   p.log_file = absl::StrCat(log_dir, "/cloud-hypervisor.log");
+  p.restore_staging = absl::StrCat(run_dir, "/restore-staging");
+  p.restore_done = absl::StrCat(run_dir, "/restore-done");
   return p;
 }
 

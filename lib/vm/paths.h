@@ -22,6 +22,12 @@ struct VmPaths {
   std::string overlay;         // <run_dir>/overlay.qcow2 (cloud image)
   std::string cidata;          // <run_dir>/cidata.img (cloud image)
   std::string log_file;        // <log_dir>/cloud-hypervisor.log
+  // A restore under way stages in here and keeps the VM's previous disk in
+  // it (previous-<disk>) once the VM is stopped (lib/vm/clone.h).
+  std::string restore_staging;  // <run_dir>/restore-staging
+  // A restore that succeeded renames its staging dir to this first: the
+  // commit point (what is in it is garbage).
+  std::string restore_done;  // <run_dir>/restore-done
 };
 
 // The paths of VM `id` under the settings' run and log dirs.
