@@ -72,6 +72,12 @@ run "$INDEX" get half
 [[ $(field state) == DELETING ]] || die "state after a half-done rm: $(field state)"
 run "$LAUNCH" start half
 [[ $rc == 1 && $err == *"state DELETING"*"ch-launch rm finishes it"* ]] || die "start of a DELETING VM"
+# stop must not turn it into a STOPPED VM without its disk (the fault
+# campaign found that).
+run "$LAUNCH" stop half
+[[ $rc == 1 && $err == *"state DELETING"* ]] || die "stop of a DELETING VM"
+run "$INDEX" get half
+[[ $(field state) == DELETING ]] || die "state after stop of a DELETING VM: $(field state)"
 run "$INDEX" fsck
 [[ $rc == 1 && $out == *'kind: "interrupted-delete"'* ]] || die "fsck of a half-done rm"
 run "$LAUNCH" rm half

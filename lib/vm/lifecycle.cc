@@ -337,10 +337,11 @@ absl::StatusOr<Vm> StopVm(const Env& env, absl::string_view id,
                           absl::Duration timeout) {
   ASSIGN_OR_RETURN(fs::FileLock lock, LockVm(env.config, id, LockWait(env)));
   ASSIGN_OR_RETURN(Vm vm, LoadVm(env, id));
-  if (vm.state() != Vm::CREATING && vm.state() != Vm::DELETING) {
-    RETURN_IF_ERROR(RecoverRestoreHeld(env, vm));
-    ASSIGN_OR_RETURN(vm, LoadVm(env, id));
-  }
+  // A DELETING record must stay one (its files may be partly gone): only rm
+  // finishes it; a stop that made it STOPPED hid a VM without its disk.
+  RETURN_IF_ERROR(NotCreating(vm));
+  RETURN_IF_ERROR(RecoverRestoreHeld(env, vm));
+  ASSIGN_OR_RETURN(vm, LoadVm(env, id));
   return StopVmHeld(env, vm, timeout);
 }
 

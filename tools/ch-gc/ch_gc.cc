@@ -27,6 +27,8 @@
 #include "lib/process/ch_process.h"
 #include "lib/record/ids.h"
 #include "lib/record/timestamps.h"
+#include "lib/vm/env.h"
+#include "lib/vm/lifecycle.h"
 #include "lib/vm/op_lock.h"
 #include "lib/vm/paths.h"
 
@@ -328,6 +330,24 @@ class Planner {
           DiskBytes(p.run_dir) + DiskBytes(p.log_dir)));
       return absl::OkStatus();
     }
+    if (vm.state() != Vm::DELETING &&
+        (Exists(p.restore_staging) || Exists(p.restore_done))) {
+      ASSIGN_OR_RETURN(std::optional<Held> held,
+                       TryVm(config_, id, o_.dry_run));
+      if (!held.has_value()) {
+        plan_.skipped.push_back(
+            Busy(absl::StrCat("vm \"", vm.config().name(), "\" (", id, ")")));
+        return absl::OkStatus();
+      }
+      plan_.findings.push_back(MakeFinding(
+          "interrupted-restore", id,
+          Exists(p.restore_staging) ? p.restore_staging : p.restore_done,
+          absl::StrCat("vm \"", vm.config().name(),
+                       "\": a restore died half way; its previous disk (if "
+                       "set aside) goes back, the staging dir goes"),
+          DiskBytes(p.restore_staging) + DiskBytes(p.restore_done)));
+      return absl::OkStatus();
+    }
     std::vector<std::pair<std::string, const char*>> files = {
         {p.api_socket, "stale-socket"},
         {p.console_socket, "stale-socket"},
@@ -557,6 +577,14 @@ class Collector {
       if (s.ok()) s = chtools::fs::RemoveTree(p.log_dir);
       if (s.ok()) s = index_.Delete(id, /*wait=*/false);
       if (absl::IsUnavailable(s)) return Skipped(std::string(s.message()));
+      return s.ok() ? Step{} : Failed(s);
+    }
+    if (kind == "interrupted-restore") {
+      if (!rec.has_value()) return Skipped("vm has no record now");
+      chtools::vm::Env env;
+      env.config = config_;
+      env.index = &index_;
+      absl::Status s = chtools::vm::RecoverRestoreHeld(env, *rec);
       return s.ok() ? Step{} : Failed(s);
     }
     if (kind == "stale-socket" || kind == "stale-pid-file") {
