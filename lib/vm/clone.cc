@@ -410,6 +410,36 @@ absl::StatusOr<DiskPlan> PlanDisks(const SnapshotFiles& f, const VmPaths& p,
   return plan;
 }
 
+// config.json and state.json for the VM of `p`, its disks per `disks`, the
+// snapshot's NICs on `taps`.
+struct Rewritten {
+  std::string config_json, state_json;
+};
+
+absl::StatusOr<Rewritten> Rewrite(const SnapshotFiles& f, const DiskPlan& disks,
+                                  const VmPaths& p,
+                                  const std::vector<std::string>& taps) {
+  ConfigRewrite rw;
+  rw.run_dir = p.run_dir;
+  rw.disk_paths = disks.paths;
+  rw.taps = taps;
+  rw.direct_boot = f.record.direct_boot();
+  rw.console_socket = p.console_socket;
+  rw.allowed_ro_files = disks.ro_files;
+  Rewritten out;
+  ASSIGN_OR_RETURN(out.config_json,
+                   RewriteChConfig(f.config_text, kConfigJson, rw));
+  std::map<std::string, std::string> moved;
+  for (size_t i = 0; i < f.config.disks.size(); ++i) {
+    if (f.config.disks[i].path != disks.paths[i]) {
+      moved[f.config.disks[i].path] = disks.paths[i];
+    }
+  }
+  ASSIGN_OR_RETURN(out.state_json,
+                   RewriteChState(f.state_text, kStateJson, moved));
+  return out;
+}
+
 // What follows vm.restore: the NICs swapped (parked ones removed, the VM's
 // added), cidata hot-added when asked, resumed, more vCPUs when asked, and
 // Running confirmed.
@@ -616,23 +646,7 @@ absl::StatusOr<Vm> CloneVm(const Env& env, const SnapshotSource& src,
   for (size_t i = 0; i < f.config.nics.size(); ++i) {
     parking.push_back(absl::StrFormat("chp%s%x", id.substr(0, 8), i));
   }
-  ConfigRewrite rw;
-  rw.run_dir = p.run_dir;
-  rw.disk_paths = disks.paths;
-  rw.taps = parking;
-  rw.direct_boot = direct;
-  rw.console_socket = p.console_socket;
-  rw.allowed_ro_files = disks.ro_files;
-  ASSIGN_OR_RETURN(std::string config_json,
-                   RewriteChConfig(f.config_text, kConfigJson, rw));
-  std::map<std::string, std::string> moved;
-  for (size_t i = 0; i < f.config.disks.size(); ++i) {
-    if (f.config.disks[i].path != disks.paths[i]) {
-      moved[f.config.disks[i].path] = disks.paths[i];
-    }
-  }
-  ASSIGN_OR_RETURN(std::string state_json,
-                   RewriteChState(f.state_text, kStateJson, moved));
+  ASSIGN_OR_RETURN(Rewritten files, Rewrite(f, disks, p, parking));
 
   // Side effects from here on, each undone by `rollback`.
   Vm placeholder;
@@ -676,8 +690,10 @@ absl::StatusOr<Vm> CloneVm(const Env& env, const SnapshotSource& src,
         env, vm, env.config.root_password(),
         {env.config.dns().begin(), env.config.dns().end()}, p.cidata));
   }
-  RETURN_IF_ERROR(WriteIn(p.run_dir, std::string(kConfigJson), config_json));
-  RETURN_IF_ERROR(WriteIn(p.run_dir, std::string(kStateJson), state_json));
+  RETURN_IF_ERROR(
+      WriteIn(p.run_dir, std::string(kConfigJson), files.config_json));
+  RETURN_IF_ERROR(
+      WriteIn(p.run_dir, std::string(kStateJson), files.state_json));
   RETURN_IF_ERROR(InterruptStatus("clone"));
 
   ASSIGN_OR_RETURN(RestoreCh launched, LaunchForRestore(env, p, netns));
@@ -783,23 +799,9 @@ absl::StatusOr<Vm> RestoreVm(const Env& env, absl::string_view vm_id,
   if (disks.had_cidata) RETURN_IF_ERROR(fs::CheckInputFile("cidata", p.cidata));
   ASSIGN_OR_RETURN(std::string netns, VmNetns(vm));
 
-  ConfigRewrite rw;
-  rw.run_dir = p.run_dir;
-  rw.disk_paths = disks.paths;
-  for (const NetworkConfig& n : vm.network()) rw.taps.push_back(n.tap());
-  rw.direct_boot = snap.direct_boot();
-  rw.console_socket = p.console_socket;
-  rw.allowed_ro_files = disks.ro_files;
-  ASSIGN_OR_RETURN(std::string config_json,
-                   RewriteChConfig(f.config_text, kConfigJson, rw));
-  std::map<std::string, std::string> moved;
-  for (size_t i = 0; i < f.config.disks.size(); ++i) {
-    if (f.config.disks[i].path != disks.paths[i]) {
-      moved[f.config.disks[i].path] = disks.paths[i];
-    }
-  }
-  ASSIGN_OR_RETURN(std::string state_json,
-                   RewriteChState(f.state_text, kStateJson, moved));
+  std::vector<std::string> taps;
+  for (const NetworkConfig& n : vm.network()) taps.push_back(n.tap());
+  ASSIGN_OR_RETURN(Rewritten files, Rewrite(f, disks, p, taps));
 
   // Staged: RAM, the disk, the two JSON files, all in the staging dir.
   ASSIGN_OR_RETURN(UniqueFd stage_fd, OpenDir(staging));
@@ -821,8 +823,9 @@ absl::StatusOr<Vm> RestoreVm(const Env& env, absl::string_view vm_id,
     RETURN_IF_ERROR(
         CheckOverlayBacking(env, absl::StrCat(staging, "/", staged_disk)));
   }
-  RETURN_IF_ERROR(WriteIn(staging, std::string(kConfigJson), config_json));
-  RETURN_IF_ERROR(WriteIn(staging, std::string(kStateJson), state_json));
+  RETURN_IF_ERROR(
+      WriteIn(staging, std::string(kConfigJson), files.config_json));
+  RETURN_IF_ERROR(WriteIn(staging, std::string(kStateJson), files.state_json));
   RETURN_IF_ERROR(InterruptStatus("restore"));
 
   // Everything checked: stop the VM, set its disk aside, put the snapshot's
