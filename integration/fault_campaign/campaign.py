@@ -83,6 +83,7 @@ class Campaign:
         self.must_snap = {}
         self.stop = threading.Event()
         self.errors = {}     # "tool verb" -> failure lines (for the report)
+        self.sigsys = []     # tools killed by their own seccomp policy
         os.makedirs(self.t + "/img")
         os.makedirs(self.t + "/arch")
         for f in ("vmlinuz", "initrd.img", "layer0.erofs"):
@@ -98,6 +99,9 @@ class Campaign:
                                stderr=subprocess.PIPE, timeout=timeout)
             out = p.stdout.decode("utf-8", "replace") if stdout is None else ""
             err = p.stderr.decode("utf-8", "replace")
+            if p.returncode == -signal.SIGSYS:
+                with self.lock:
+                    self.sigsys.append("%s %s" % (tool, " ".join(args)))
             if p.returncode != 0:
                 with self.lock:
                     key = "%s %s" % (tool, args[0] if args else "")
@@ -488,6 +492,8 @@ class Campaign:
             print("repair: %s: rc %d, %d findings%s" % (what, rc, n, (": " + err.strip()[:300]) if rc else ""), flush=True)
         bad = self.check()
         print("after repair: %d VMs, %d snapshots" % self.final)
+        for c in self.sigsys:
+            bad.append("killed by its seccomp policy (SIGSYS): " + c)
         if kills < self.a.min_kills:
             bad.append("only %d kills (want >= %d)" % (kills, self.a.min_kills))
         for b in bad:
