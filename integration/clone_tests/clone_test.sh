@@ -186,6 +186,32 @@ run "$LAUNCH" rm --force cvm-c; [[ $rc == 0 ]] || die "rm cvm-c"
 run "$CLONE" cs --name cvm-d --nic "tap=tap0,netns=${NS}c2"; [[ $rc == 0 ]] || die "cloud-image store clone"
 [[ $(console "disk-marker get" cvm-d) == cd1 ]] || die "cloud store clone marker"
 run "$LAUNCH" rm --force cvm-d; [[ $rc == 0 ]] || die "rm cvm-d"
+# A snapshot taken after a restart has no cidata (first boot done): the
+# clone's own is made and hot-added.
+run "$LAUNCH" stop cvm; [[ $rc == 0 ]] || die "stop cvm"
+run "$LAUNCH" start cvm; [[ $rc == 0 ]] || die "restart cvm"
+console "" cvm >/dev/null
+run "$SNAP" save cvm --name cs2; [[ $rc == 0 ]] || die "save cvm after a restart"
+[[ $(grep -c cidata "$(field data_dir)/config.json") == 0 ]] || die "cs2 has cidata in its config.json"
+run "$CLONE" cs2 --name cvm-e --nic "tap=tap0,netns=${NS}c2"; [[ $rc == 0 ]] || die "clone of cs2"
+ce=$(field id)
+[[ $(mtype -i "$T/run/cloudhypervisor/$ce/cidata.img" ::meta-data) == *"instance-id: $ce"* ]] || die "cs2 clone cidata"
+disks=$(python3 - "$T/run/cloudhypervisor/$ce/api.sock" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+s.sendall(b"GET /api/v1/vm.info HTTP/1.1\r\nHost: localhost\r\n\r\n")
+buf = b""
+while True:
+    head, sep, body = buf.partition(b"\r\n\r\n")
+    if sep:
+        n = int([l.split(b":")[1] for l in head.split(b"\r\n") if l.lower().startswith(b"content-length")][0])
+        if len(body) >= n: break
+    buf += s.recv(65536)
+print(" ".join(d["path"] for d in json.loads(body[:n])["config"]["disks"]))
+PY
+)
+[[ $disks == *"$T/run/cloudhypervisor/$ce/cidata.img"* ]] || die "cidata not hot-added: $disks"
+run "$LAUNCH" rm --force cvm-e; [[ $rc == 0 ]] || die "rm cvm-e"
 
 # --- 16 clones of one snapshot at once, each on its own tap of one netns.
 ip netns add "${NS}many" || die "netns many"

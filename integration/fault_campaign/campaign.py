@@ -48,7 +48,7 @@ def parse_args():
     p.add_argument("--ops", type=int, default=300)
     p.add_argument("--min-kills", type=int, default=100)
     p.add_argument("--workers", type=int, default=8)
-    p.add_argument("--kill-rate", type=float, default=0.5,
+    p.add_argument("--kill-rate", type=float, default=0.45,
                    help="share of operations during which a SIGKILL is sent")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--dir", default="/tmp")
@@ -84,6 +84,7 @@ class Campaign:
         self.stop = threading.Event()
         self.errors = {}     # "tool verb" -> failure lines (for the report)
         self.sigsys = []     # tools killed by their own seccomp policy
+        self.active = {}     # worker thread -> the pid of the tool it runs
         os.makedirs(self.t + "/img")
         os.makedirs(self.t + "/arch")
         for f in ("vmlinuz", "initrd.img", "layer0.erofs"):
@@ -94,11 +95,19 @@ class Campaign:
     def run(self, tool, *args, extra_env=None, stdin=None, stdout=None, timeout=300):
         env = self.env if not extra_env else dict(self.env, **extra_env)
         try:
-            p = subprocess.run([self.bin[tool], *args], env=env, stdin=stdin,
-                               stdout=stdout if stdout is not None else subprocess.PIPE,
-                               stderr=subprocess.PIPE, timeout=timeout)
-            out = p.stdout.decode("utf-8", "replace") if stdout is None else ""
-            err = p.stderr.decode("utf-8", "replace")
+            p = subprocess.Popen([self.bin[tool], *args], env=env, stdin=stdin,
+                                 stdout=stdout if stdout is not None else subprocess.PIPE,
+                                 stderr=subprocess.PIPE)
+            me = threading.get_ident()
+            with self.lock:
+                self.active[me] = p.pid
+            try:
+                o, e = p.communicate(timeout=timeout)
+            finally:
+                with self.lock:
+                    self.active.pop(me, None)
+            out = o.decode("utf-8", "replace") if stdout is None else ""
+            err = e.decode("utf-8", "replace")
             if p.returncode == -signal.SIGSYS:
                 with self.lock:
                     self.sigsys.append("%s %s" % (tool, " ".join(args)))
@@ -109,6 +118,8 @@ class Campaign:
                         "rc %d: %s" % (p.returncode, err.strip()[:240]))
             return p.returncode, out, err
         except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
             return -1000, "", "timeout"
 
     def next_name(self, prefix):
@@ -116,8 +127,13 @@ class Campaign:
             self.counter += 1
             return "%s%d" % (prefix, self.counter)
 
-    def pick(self, lst):
+    def pick(self, lst, must=None):
+        """A name to operate on: mostly one believed to exist."""
         with self.lock:
+            if must is not None and self.rng.random() < 0.85:
+                alive = [n for n in lst if must.get(n)]
+                if alive:
+                    return self.rng.choice(alive)
             return self.rng.choice(lst) if lst else None
 
     def knobs(self):
@@ -150,19 +166,19 @@ class Campaign:
         return rc
 
     def op_start(self):
-        v = self.pick(self.vms)
+        v = self.pick(self.vms, self.must_vm)
         if v is None:
             return None
         return self.run("ch-launch", "start", v, extra_env=self.knobs())[0]
 
     def op_stop(self):
-        v = self.pick(self.vms)
+        v = self.pick(self.vms, self.must_vm)
         if v is None:
             return None
         return self.run("ch-launch", "stop", v)[0]
 
     def op_save(self):
-        return self.op_save_of(self.pick(self.vms))
+        return self.op_save_of(self.pick(self.vms, self.must_vm))
 
     def op_save_of(self, v):
         if v is None:
@@ -176,7 +192,7 @@ class Campaign:
         return rc
 
     def op_export_import(self):
-        s = self.pick(self.snaps)
+        s = self.pick(self.snaps, self.must_snap)
         if s is None:
             return None
         arch = "%s/arch/%s.%d.tar" % (self.t, s, self.rng.randrange(1 << 30))
@@ -197,7 +213,7 @@ class Campaign:
         return rc
 
     def op_clone(self):
-        s = self.pick(self.snaps)
+        s = self.pick(self.snaps, self.must_snap)
         if s is None:
             return None
         name = self.next_name("c")
@@ -219,7 +235,7 @@ class Campaign:
         return rc
 
     def op_restore(self):
-        s = self.pick(self.snaps)
+        s = self.pick(self.snaps, self.must_snap)
         if s is None:
             return None
         # The snapshot's own VM, found from its record.
@@ -230,7 +246,7 @@ class Campaign:
         return self.run("ch-clone", "--restore", m.group(1), s, extra_env=self.knobs())[0]
 
     def op_rm(self):
-        v = self.pick(self.vms)
+        v = self.pick(self.vms, self.must_vm)
         if v is None:
             return None
         with self.lock:
@@ -238,7 +254,7 @@ class Campaign:
         return self.run("ch-launch", "rm", "--force", v)[0]
 
     def op_snap_rm(self):
-        s = self.pick(self.snaps)
+        s = self.pick(self.snaps, self.must_snap)
         if s is None:
             return None
         with self.lock:
@@ -266,7 +282,8 @@ class Campaign:
             timer = None
             with self.lock:
                 if self.rng.random() < self.a.kill_rate:
-                    timer = threading.Timer(self.rng.uniform(0.0, 0.6), self.kill_one)
+                    timer = threading.Timer(self.rng.uniform(0.0, 0.3), self.kill_one,
+                                            args=(threading.get_ident(),))
             if timer:
                 timer.start()
             rc = getattr(self, "op_" + kind)()
@@ -299,29 +316,33 @@ class Campaign:
                 pass
         return found
 
-    def kill_one(self):
+    def kill_one(self, worker):
+        """SIGKILL the tool `worker` runs now, or (a quarter of the time) a
+        random CH of the campaign: a crash at a random moment of one
+        operation."""
         if self.stop.is_set():
             return
-        for _ in range(20):  # wait a little for something to kill
-            procs = self.ours()
-            if procs:
-                break
-            time.sleep(0.01)
-        else:
-            return
-        if True:
-            tools = [p for p in procs if p[1] == "tool"]
-            chs = [p for p in procs if p[1] == "ch"]
-            # Mostly tools (an operation cut short), sometimes a VM's CH.
-            pool = tools if tools and (self.rng.random() < 0.75 or not chs) else chs
+        with self.lock:
+            target_ch = self.rng.random() < 0.25
+        victim = None
+        if not target_ch:
             with self.lock:
-                pid, kind = self.rng.choice(pool)
-            try:
-                os.kill(pid, signal.SIGKILL)
+                pid = self.active.get(worker)
+            if pid:
+                victim = (pid, "tool")
+        if victim is None:  # or the operation was over: a VM's CH dies
+            chs = [pid for pid, kind in self.ours() if kind == "ch"]
+            if chs:
                 with self.lock:
-                    self.kills[kind] += 1
-            except OSError:
-                pass
+                    victim = (self.rng.choice(chs), "ch")
+        if victim is None:
+            return
+        try:
+            os.kill(victim[0], signal.SIGKILL)
+            with self.lock:
+                self.kills[victim[1]] += 1
+        except OSError:
+            pass
 
     # --- repair and invariants -------------------------------------------
     def records(self, kind):
