@@ -11,14 +11,13 @@
 namespace chtools::sandbox {
 namespace {
 
-// glibc's fcntl.h hides this bit of O_TMPFILE (which is it plus O_DIRECTORY).
-#ifndef __O_TMPFILE
-#define __O_TMPFILE 020000000
-#endif
+// The bit of O_TMPFILE that is not O_DIRECTORY (glibc's O_TMPFILE and
+// __O_TMPFILE both include O_DIRECTORY, which read-only opens of dirs use).
+constexpr scmp_datum_t kTmpfileBit = 020000000;
 
 // Flags that make an openat write, create or truncate something.
 constexpr scmp_datum_t kWriteOpenFlags =
-    O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND | __O_TMPFILE;
+    O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND | kTmpfileBit;
 // Flags that must all be set for AllowCreateIn's openat.
 constexpr scmp_datum_t kCreateFlags = O_CREAT | O_EXCL | O_NOFOLLOW;
 
@@ -138,6 +137,8 @@ std::vector<Rule> DirectoryOps() {
       {SCMP_SYS(rename), {}, "rename by path"},
       {SCMP_SYS(linkat), {}, "create a name atomically as a hard link"},
       {SCMP_SYS(link), {}, "hard link by path"},
+      {SCMP_SYS(symlink), {}, "names as symlinks to ids (lib/index)"},
+      {SCMP_SYS(symlinkat), {}, "names as symlinks, dir-fd relative"},
       {SCMP_SYS(fchmod), {}, "owner-only modes on created files"},
       {SCMP_SYS(fchmodat), {}, "owner-only modes by path"},
       {SCMP_SYS(utimensat), {}, "timestamps"},

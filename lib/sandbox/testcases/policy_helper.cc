@@ -104,6 +104,15 @@ int main(int argc, char** argv) {
     char buf[64];
     return Check(fd >= 0 && ::read(fd, buf, sizeof(buf)) > 0);
   }
+  if (what == "open-dir") {
+    // What opendir() does: O_DIRECTORY shares a bit with O_TMPFILE.
+    int fd = ::open(".", O_RDONLY | O_NONBLOCK | O_DIRECTORY | O_CLOEXEC);
+    return Check(fd >= 0);
+  }
+  if (what == "open-tmpfile") {
+    int fd = ::open(".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    return Check(fd >= 0);
+  }
   if (what == "open-write") {
     // /proc/self/comm is writable by its own process: no file is left behind.
     int fd = ::open("/proc/self/comm", O_WRONLY | O_CLOEXEC);
