@@ -63,6 +63,14 @@ publishes the snapshot (a SHA-256 per file). Archives are POSIX pax tars with
 sparse entries, readable by bsdtar; import checks everything before a
 snapshot appears. Exit: 0 ok, 1 some failed, 2 usage error.
 
+Seccomp: import parses the archive in a child process under an allow-list
+(lib/sandbox; x86_64): it may read the archive, create new files in the
+private staging dir (O_CREAT|O_EXCL|O_NOFOLLOW on that dir's fd), write,
+resize, sync and remove them, and report to its parent; anything else kills
+it with SIGSYS and the import fails. The other verbs run CH's API, copy and
+hash files with no policy yet. --no-seccomp (or CHTOOLS_NO_SECCOMP=1)
+extracts in-process, for debugging.
+
 Example:
   ch-snapshot save web -o - | ssh b ch-snapshot import
 )";
@@ -104,6 +112,8 @@ int main(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<chtools::snapshot::Store>> store =
       chtools::snapshot::Store::Open(config->root_dir());
   if (!store.ok()) return chtools::ExitCode(store.status());
+
+  o.confine_import = !config->no_seccomp();
 
   chtools::vm::Env env;
   env.config = *config;
