@@ -8,8 +8,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <string>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -56,10 +58,33 @@ absl::StatusOr<Snapshot> DecodeResult(absl::string_view report,
       absl::StrCat(source_name, ": extraction process sent a bad report"));
 }
 
+// Closes every fd from 3 up except those in `keep`.
+void CloseAllFdsExcept(std::vector<int> keep) {
+  std::sort(keep.begin(), keep.end());
+  unsigned first = 3;
+  for (int fd : keep) {
+    if (fd < 3) continue;
+    if (static_cast<unsigned>(fd) > first) {
+      ::close_range(first, static_cast<unsigned>(fd) - 1, 0);
+    }
+    first = static_cast<unsigned>(fd) + 1;
+  }
+  ::close_range(first, ~0U, 0);
+}
+
 // In the child: never returns.
 [[noreturn]] void ExtractInChild(int in_fd, absl::string_view source_name,
                                  int staging_dirfd, const ReadLimits& limits,
                                  int report_fd) {
+  // Only the fds it needs stay: stdout is the parent's record stream (a
+  // compromised parser must not write records to it) and other inherited
+  // fds (locks, the store) are none of its business.
+  if (in_fd != STDOUT_FILENO) {
+    int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (null < 0 || ::dup2(null, STDOUT_FILENO) < 0) ::_exit(1);
+    ::close(null);
+  }
+  CloseAllFdsExcept({in_fd, staging_dirfd, report_fd});
   // ^C ends the extraction (the parent reports it); the parent's handlers
   // (lib/base/interrupt.h) would only set a flag nobody reads here.
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::signal(sig, SIG_DFL);

@@ -14,7 +14,8 @@ namespace chtools::archive {
 // Same contract as ExtractSnapshotArchive, run in a child process that may
 // only: read `in_fd`; create files in `staging_dirfd` (openat on that fd
 // with O_CREAT|O_EXCL|O_NOFOLLOW), write, resize, sync and remove them; and
-// write its result to a pipe to this process. Everything else (opening
+// write its result to a pipe to this process (its stdout is /dev/null, its
+// other fds but stdin and stderr are closed). Everything else (opening
 // other files, sockets, exec, signals to others, executable memory) kills
 // it with SIGSYS. x86_64 only. The caller must be single-threaded (fork).
 // Extra errors: Internal when the child dies without a result (killed by a

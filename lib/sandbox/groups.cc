@@ -104,6 +104,21 @@ std::vector<Rule> Stdio() {
   };
 }
 
+std::vector<Rule> Terminal() {
+  return {
+      {SCMP_SYS(ioctl), {IntEq(1, TCGETS)}, "tcgetattr(): save the settings"},
+      {SCMP_SYS(ioctl), {IntEq(1, TCSETS)}, "tcsetattr(TCSANOW)"},
+      {SCMP_SYS(ioctl), {IntEq(1, TCSETSW)}, "tcsetattr(TCSADRAIN)"},
+      {SCMP_SYS(ioctl),
+       {IntEq(1, TCSETSF)},
+       "tcsetattr(TCSAFLUSH): raw mode and its restore"},
+      {SCMP_SYS(ioctl), {IntEq(1, TIOCGWINSZ)}, "the terminal's window size"},
+      {SCMP_SYS(ioctl),
+       {IntEq(1, TIOCSWINSZ)},
+       "forward the window size to a console PTY"},
+  };
+}
+
 std::vector<Rule> OpenReadOnly() {
   return {
       {SCMP_SYS(openat),
@@ -210,6 +225,7 @@ std::vector<Rule> Signals(pid_t self) {
       {SCMP_SYS(rt_sigaction), {}, "install interrupt handlers"},
       {SCMP_SYS(rt_sigprocmask), {}, "block signals around critical work"},
       {SCMP_SYS(rt_sigtimedwait), {}, "wait for a signal"},
+      {SCMP_SYS(signalfd4), {}, "signals as an fd to poll with the others"},
       {SCMP_SYS(sigaltstack), {}, "signal handler stacks"},
       {SCMP_SYS(kill),
        {IntEq(0, static_cast<scmp_datum_t>(self))},
@@ -241,6 +257,8 @@ std::vector<Rule> GroupRules(Group group, pid_t self) {
       return ReadWrite();
     case Group::kStdio:
       return Stdio();
+    case Group::kTerminal:
+      return Terminal();
     case Group::kOpenReadOnly:
       return OpenReadOnly();
     case Group::kOpenWrite:
@@ -283,6 +301,8 @@ absl::string_view GroupName(Group group) {
       return "read-write";
     case Group::kStdio:
       return "stdio";
+    case Group::kTerminal:
+      return "terminal";
     case Group::kOpenReadOnly:
       return "open-read-only";
     case Group::kOpenWrite:

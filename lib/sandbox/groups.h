@@ -21,6 +21,9 @@ enum class Group {
   kReadWrite,
   // isatty() and terminal size on the fds it already has.
   kStdio,
+  // Changing terminal settings (raw mode, restored at exit) and a PTY's
+  // window size, on fds it already has.
+  kTerminal,
   // openat read-only (no O_WRONLY/O_RDWR/O_CREAT/O_TRUNC/O_TMPFILE), stat and
   // readlink by path, listing directories.
   kOpenReadOnly,

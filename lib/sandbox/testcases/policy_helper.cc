@@ -27,17 +27,12 @@ namespace {
 using chtools::sandbox::Group;
 
 constexpr std::pair<absl::string_view, Group> kGroups[] = {
-    {"basic", Group::kBasicProcess},
-    {"rw", Group::kReadWrite},
-    {"stdio", Group::kStdio},
-    {"ro", Group::kOpenReadOnly},
-    {"openwrite", Group::kOpenWrite},
-    {"dirs", Group::kDirectoryOps},
-    {"locks", Group::kLocks},
-    {"unix", Group::kUnixConnect},
-    {"inspect", Group::kProcessInspect},
-    {"spawn", Group::kSpawn},
-    {"signals", Group::kSignals},
+    {"basic", Group::kBasicProcess}, {"rw", Group::kReadWrite},
+    {"stdio", Group::kStdio},        {"terminal", Group::kTerminal},
+    {"ro", Group::kOpenReadOnly},    {"openwrite", Group::kOpenWrite},
+    {"dirs", Group::kDirectoryOps},  {"locks", Group::kLocks},
+    {"unix", Group::kUnixConnect},   {"inspect", Group::kProcessInspect},
+    {"spawn", Group::kSpawn},        {"signals", Group::kSignals},
     {"time", Group::kTime},
 };
 
