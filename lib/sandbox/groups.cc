@@ -1,6 +1,7 @@
 #include "lib/sandbox/groups.h"
 
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -91,6 +92,9 @@ std::vector<Rule> ReadWrite() {
       {SCMP_SYS(fdatasync), {}, "data-only sync of written files"},
       {SCMP_SYS(ftruncate), {}, "set the length of a file it writes (holes)"},
       {SCMP_SYS(fallocate), {}, "punch holes into written files"},
+      {SCMP_SYS(fadvise64),
+       {},
+       "read-ahead hints for long sequential reads (lib/fs/zero_holes.cc)"},
       {SCMP_SYS(dup), {}, "duplicate an fd it holds"},
       {SCMP_SYS(poll), {}, "wait for an fd it holds to be ready"},
       {SCMP_SYS(ppoll), {}, "wait for an fd it holds, with a timeout"},
@@ -158,6 +162,18 @@ std::vector<Rule> DirectoryOps() {
       {SCMP_SYS(fchmodat), {}, "owner-only modes by path"},
       {SCMP_SYS(utimensat), {}, "timestamps"},
       {SCMP_SYS(getdents64), {}, "list a directory before removing it"},
+  };
+}
+
+std::vector<Rule> CopyFiles() {
+  return {
+      {SCMP_SYS(ioctl),
+       {IntEq(1, FICLONE)},
+       "reflink a disk while the VM is paused (lib/fs/reflink.cc)"},
+      {SCMP_SYS(copy_file_range),
+       {},
+       "sparse copy of data extents (lib/fs/sparse_copy.cc)"},
+      {SCMP_SYS(fstatfs), {}, "which filesystem a file is on"},
   };
 }
 
@@ -265,6 +281,8 @@ std::vector<Rule> GroupRules(Group group, pid_t self) {
       return OpenWrite();
     case Group::kDirectoryOps:
       return DirectoryOps();
+    case Group::kCopyFiles:
+      return CopyFiles();
     case Group::kLocks:
       return Locks();
     case Group::kUnixConnect:
@@ -309,6 +327,8 @@ absl::string_view GroupName(Group group) {
       return "open-write";
     case Group::kDirectoryOps:
       return "directory-ops";
+    case Group::kCopyFiles:
+      return "copy-files";
     case Group::kLocks:
       return "locks";
     case Group::kUnixConnect:

@@ -32,6 +32,9 @@ enum class Group {
   kOpenWrite,
   // Changing directories: mkdir, unlink, rename, link, chmod, timestamps.
   kDirectoryOps,
+  // Copying files between fds it holds: reflink (FICLONE), copy_file_range,
+  // filesystem facts (fstatfs).
+  kCopyFiles,
   // flock and fcntl record locks.
   kLocks,
   // AF_UNIX sockets only: socket(AF_UNIX), connect, send/recv, peer creds,

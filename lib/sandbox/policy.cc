@@ -98,6 +98,7 @@ absl::Status PolicyBuilder::Apply() const {
 #else
   uint32_t action = SCMP_ACT_KILL_PROCESS;
   std::vector<Rule> rules = Rules();
+  if (violation_ == Violation::kLog) action = SCMP_ACT_LOG;
   if (violation_ == Violation::kReport) {
     action = SCMP_ACT_TRAP;
     struct sigaction sa = {};

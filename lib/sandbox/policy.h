@@ -20,6 +20,10 @@ enum class Violation {
   // with ENOSYS, so one run lists every syscall a policy is missing (an
   // audit-free SCMP_ACT_LOG). Never for production: the process goes on.
   kReport,
+  // Development only: SCMP_ACT_LOG, the call is allowed and the kernel logs
+  // it ("audit: type=1326 ... comm=... syscall=N" in dmesg), so a whole test
+  // suite runs unchanged while it lists what a policy lacks.
+  kLog,
 };
 
 // Usage (after set-up, before reading untrusted input):

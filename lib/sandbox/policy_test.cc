@@ -121,7 +121,9 @@ INSTANTIATE_TEST_SUITE_P(
         // abort() still ends with SIGABRT, not SIGSYS: tgkill to itself.
         Case{"AbortStillAborts", BASE, "abort", -SIGABRT},
         // The development mode reports and fails the call instead of killing.
-        Case{"ReportModeGoesOn", BASE ",report", "socket-inet", 3}),
+        Case{"ReportModeGoesOn", BASE ",report", "socket-inet", 3},
+        // SCMP_ACT_LOG: the kernel logs the call and lets it through.
+        Case{"LogModeAllows", BASE ",log", "socket-inet", 0}),
     [](const ::testing::TestParamInfo<Case>& info) {
       return std::string(info.param.name);
     });

@@ -27,12 +27,19 @@ namespace {
 using chtools::sandbox::Group;
 
 constexpr std::pair<absl::string_view, Group> kGroups[] = {
-    {"basic", Group::kBasicProcess}, {"rw", Group::kReadWrite},
-    {"stdio", Group::kStdio},        {"terminal", Group::kTerminal},
-    {"ro", Group::kOpenReadOnly},    {"openwrite", Group::kOpenWrite},
-    {"dirs", Group::kDirectoryOps},  {"locks", Group::kLocks},
-    {"unix", Group::kUnixConnect},   {"inspect", Group::kProcessInspect},
-    {"spawn", Group::kSpawn},        {"signals", Group::kSignals},
+    {"basic", Group::kBasicProcess},
+    {"rw", Group::kReadWrite},
+    {"stdio", Group::kStdio},
+    {"terminal", Group::kTerminal},
+    {"ro", Group::kOpenReadOnly},
+    {"openwrite", Group::kOpenWrite},
+    {"dirs", Group::kDirectoryOps},
+    {"locks", Group::kLocks},
+    {"copy", Group::kCopyFiles},
+    {"unix", Group::kUnixConnect},
+    {"inspect", Group::kProcessInspect},
+    {"spawn", Group::kSpawn},
+    {"signals", Group::kSignals},
     {"time", Group::kTime},
 };
 
@@ -65,6 +72,10 @@ int main(int argc, char** argv) {
     }
     if (name == "report") {
       policy.OnViolation(chtools::sandbox::Violation::kReport);
+      found = true;
+    }
+    if (name == "log") {
+      policy.OnViolation(chtools::sandbox::Violation::kLog);
       found = true;
     }
     if (!found && name != "none") return 4;
