@@ -20,6 +20,12 @@
 #include "lib/testing/status_matchers.h"
 #include "lib/testing/temp_dir.h"
 
+#ifdef CHTOOLS_TEST_CONFINED_READER
+// confined_reader_test: the same cases through the seccomp-confined child.
+#include "lib/archive/confined_reader.h"
+#define ExtractSnapshotArchive ExtractSnapshotArchiveConfined
+#endif
+
 namespace chtools::archive {
 namespace {
 

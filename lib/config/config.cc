@@ -36,6 +36,11 @@ ABSL_FLAG(std::string, config, "",
           "(env CHTOOLS_CONFIG; default /etc/chtools/config.txtpb, may be "
           "missing).");
 
+ABSL_FLAG(
+    bool, no_seccomp, false,
+    "Debugging: do not load the seccomp policy (env CHTOOLS_NO_SECCOMP=1; "
+    "config file no_seccomp).");
+
 namespace chtools::config {
 namespace {
 
@@ -120,6 +125,19 @@ absl::StatusOr<ToolConfig> LoadToolConfig() {
            "CHTOOLS_LOG_DIR");
   Override(config.mutable_ch_binary(), absl::GetFlag(FLAGS_ch_binary),
            "CHTOOLS_CH_BINARY");
+
+  if (absl::GetFlag(FLAGS_no_seccomp)) {
+    config.set_no_seccomp(true);
+  } else if (std::string env = Env("CHTOOLS_NO_SECCOMP"); !env.empty()) {
+    if (env == "1" || env == "true") {
+      config.set_no_seccomp(true);
+    } else if (env == "0" || env == "false") {
+      config.set_no_seccomp(false);
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "CHTOOLS_NO_SECCOMP: \"", env, "\": expected 1, true, 0 or false"));
+    }
+  }
 
   if (config.root_dir().empty())
     config.set_root_dir(std::string(kDefaultRootDir));

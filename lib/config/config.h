@@ -18,6 +18,7 @@ ABSL_DECLARE_FLAG(std::string, run_dir);
 ABSL_DECLARE_FLAG(std::string, log_dir);
 ABSL_DECLARE_FLAG(std::string, ch_binary);
 ABSL_DECLARE_FLAG(std::string, config);
+ABSL_DECLARE_FLAG(bool, no_seccomp);
 
 namespace chtools::config {
 
@@ -32,9 +33,10 @@ inline constexpr absl::string_view kDefaultChBinary = "cloud-hypervisor";
 // (CHTOOLS_ROOT_DIR, CHTOOLS_RUN_DIR, CHTOOLS_LOG_DIR, CHTOOLS_CH_BINARY) >
 // config file > defaults (/var/lib/chtools, <root_dir>/run, /var/log/chtools,
 // "cloud-hypervisor", stop 30 s, grace 5 s, socket wait 5 s, dns 8.8.8.8,
-// 1.1.1.1). The file is --config, else $CHTOOLS_CONFIG, else
-// /etc/chtools/config.txtpb; only that default may be missing. Relative dirs
-// are made absolute against the working directory.
+// 1.1.1.1). no_seccomp: --no-seccomp, else CHTOOLS_NO_SECCOMP (1/true or
+// 0/false), else the file's no_seccomp, else false. The file is --config, else
+// $CHTOOLS_CONFIG, else /etc/chtools/config.txtpb; only that default may be
+// missing. Relative dirs are made absolute against the working directory.
 // Errors: NotFound (named config file missing), InvalidArgument (file does
 // not parse, "<path>:LINE:COL: ..."; or a bad value, naming its source).
 absl::StatusOr<ToolConfig> LoadToolConfig();

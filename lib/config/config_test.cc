@@ -24,13 +24,14 @@ class LoadToolConfigTest : public ::testing::Test {
   void SetUp() override {
     for (const char* name :
          {"CHTOOLS_ROOT_DIR", "CHTOOLS_RUN_DIR", "CHTOOLS_LOG_DIR",
-          "CHTOOLS_CH_BINARY", "CHTOOLS_CONFIG"}) {
+          "CHTOOLS_CH_BINARY", "CHTOOLS_CONFIG", "CHTOOLS_NO_SECCOMP"}) {
       ::unsetenv(name);
     }
     for (auto* flag : {&FLAGS_root_dir, &FLAGS_run_dir, &FLAGS_log_dir,
                        &FLAGS_ch_binary, &FLAGS_config}) {
       absl::SetFlag(flag, "");
     }
+    absl::SetFlag(&FLAGS_no_seccomp, false);
   }
 
   // Writes a config file and returns its path.
@@ -56,6 +57,34 @@ TEST_F(LoadToolConfigTest, Defaults) {
   EXPECT_EQ(c.terminate_grace_seconds(), 5);
   EXPECT_EQ(c.socket_wait_seconds(), 5);
   EXPECT_THAT(c.dns(), ElementsAre("8.8.8.8", "1.1.1.1"));
+}
+
+TEST_F(LoadToolConfigTest, NoSeccompFromFlagEnvOrFile) {
+  ::setenv("CHTOOLS_CONFIG", "/dev/null", 1);
+  ASSERT_OK_AND_ASSIGN(ToolConfig c, LoadToolConfig());
+  EXPECT_FALSE(c.no_seccomp());
+
+  std::string path = WriteConfig("no_seccomp: true\n");
+  ::setenv("CHTOOLS_CONFIG", path.c_str(), 1);
+  ASSERT_OK_AND_ASSIGN(c, LoadToolConfig());
+  EXPECT_TRUE(c.no_seccomp());
+  // The environment overrides the file, both ways.
+  ::setenv("CHTOOLS_NO_SECCOMP", "0", 1);
+  ASSERT_OK_AND_ASSIGN(c, LoadToolConfig());
+  EXPECT_FALSE(c.no_seccomp());
+  // The flag wins over the environment.
+  absl::SetFlag(&FLAGS_no_seccomp, true);
+  ASSERT_OK_AND_ASSIGN(c, LoadToolConfig());
+  EXPECT_TRUE(c.no_seccomp());
+
+  absl::SetFlag(&FLAGS_no_seccomp, false);
+  ::setenv("CHTOOLS_CONFIG", "/dev/null", 1);
+  ::setenv("CHTOOLS_NO_SECCOMP", "1", 1);
+  ASSERT_OK_AND_ASSIGN(c, LoadToolConfig());
+  EXPECT_TRUE(c.no_seccomp());
+  ::setenv("CHTOOLS_NO_SECCOMP", "yes please", 1);
+  EXPECT_THAT(LoadToolConfig(), StatusIs(absl::StatusCode::kInvalidArgument,
+                                         HasSubstr("CHTOOLS_NO_SECCOMP")));
 }
 
 TEST_F(LoadToolConfigTest, PrecedenceFlagOverEnvOverFileOverDefault) {

@@ -28,6 +28,7 @@
 #include "lib/vm/env.h"
 #include "tools/ch-console/console.h"
 #include "tools/ch-console/escape.h"
+#include "tools/ch-console/policy.h"
 
 ABSL_FLAG(std::string, escape_char, "^]",
           "Escape character on a terminal: ^X notation or one character.");
@@ -52,6 +53,12 @@ Usage:
 REF is a VM id, name or unique id prefix. On a terminal, the escape character
 followed by '.' disconnects and followed by '?' prints help. One session per
 console at a time: a second ch-console on the same VM is refused.
+
+Seccomp: once the console is open, ch-console loads an allow-list
+(lib/sandbox; x86_64): read, write and poll the fds it has, terminal
+settings, signals, clocks. Opening files, sockets, exec and executable memory
+kill it with SIGSYS. --no-seccomp (or CHTOOLS_NO_SECCOMP=1) turns it off for
+debugging.
 
 Example:
   echo hostname | ch-console web
@@ -102,6 +109,13 @@ int main(int argc, char** argv) {
   if (!console.ok()) {
     chtools::PrintError(absl::StrCat(prefix, console.status().message()));
     return chtools::kExitFailed;
+  }
+  // The console is open: from here on the guest's bytes flow through us.
+  if (!config->no_seccomp()) {
+    if (absl::Status p = ch_console::BuildPolicy().Apply(); !p.ok()) {
+      chtools::PrintError(absl::StrCat(prefix, "seccomp: ", p.message()));
+      return chtools::kExitFailed;
+    }
   }
   absl::Status s;
   if (::isatty(STDIN_FILENO) == 1) {

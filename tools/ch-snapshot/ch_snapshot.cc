@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "lib/archive/confined_reader.h"
 #include "lib/archive/reader.h"
 #include "lib/archive/writer.h"
 #include "lib/base/errno.h"
@@ -294,8 +295,14 @@ absl::StatusOr<Batch> Import(const Store& store, const Options& o,
   absl::StatusOr<chtools::snapshot::TempDir> stage =
       store.NewTemp(chtools::record::NewId());
   if (!stage.ok()) return stage.status();
-  absl::StatusOr<Snapshot> rec = chtools::archive::ExtractSnapshotArchive(
-      in_fd, name, stage->fd(), chtools::archive::ReadLimits());
+  // The archive is hostile: its parser runs in a child that can only read
+  // in_fd and create files in the staging dir (lib/archive/confined_reader.h).
+  absl::StatusOr<Snapshot> rec =
+      o.confine_import
+          ? chtools::archive::ExtractSnapshotArchiveConfined(
+                in_fd, name, stage->fd(), chtools::archive::ReadLimits())
+          : chtools::archive::ExtractSnapshotArchive(
+                in_fd, name, stage->fd(), chtools::archive::ReadLimits());
   if (!rec.ok()) {
     b.errors.push_back(
         absl::StrCat(name, ": import: ", rec.status().message()));

@@ -24,6 +24,8 @@ struct Options {
   std::string vm;                 // ls: only snapshots of this VM (ref)
   bool zstd = false;              // save -o / export: --compress=zstd
   bool progress = false;          // progress lines on stderr (a terminal)
+  // import: extract in a child under a seccomp policy (--no-seccomp: false).
+  bool confine_import = true;
 };
 
 struct Io {

@@ -31,6 +31,7 @@
 #include "lib/vm/env.h"
 #include "lib/vm/host.h"
 #include "tools/ch-snapshot/ch_snapshot.h"
+#include "tools/ch-snapshot/policy.h"
 
 ABSL_FLAG(std::string, name, "",
           "save: snapshot name (unique; not an id or id prefix).");
@@ -62,6 +63,17 @@ paused (a reflink where the filesystem can), resumes it, then verifies and
 publishes the snapshot (a SHA-256 per file). Archives are POSIX pax tars with
 sparse entries, readable by bsdtar; import checks everything before a
 snapshot appears. Exit: 0 ok, 1 some failed, 2 usage error.
+
+Seccomp: import parses the archive in a child process under an allow-list
+(lib/sandbox; x86_64): it may read the archive, create new files in the
+private staging dir (O_CREAT|O_EXCL|O_NOFOLLOW on that dir's fd), write,
+resize, sync and remove them, and report to its parent; anything else kills
+it with SIGSYS and the import fails. The other verbs load an allow-list once
+the index and the store are open: files (read, create, rename, remove,
+reflink, copy_file_range), locks, AF_UNIX sockets (CH's API), pidfds, their
+own signal handlers, clocks; network sockets, exec, signals to other
+processes and executable memory kill ch-snapshot with SIGSYS. --no-seccomp
+(or CHTOOLS_NO_SECCOMP=1) turns both off, for debugging.
 
 Example:
   ch-snapshot save web -o - | ssh b ch-snapshot import
@@ -105,10 +117,20 @@ int main(int argc, char** argv) {
       chtools::snapshot::Store::Open(config->root_dir());
   if (!store.ok()) return chtools::ExitCode(store.status());
 
+  o.confine_import = !config->no_seccomp();
+
   chtools::vm::Env env;
   env.config = *config;
   env.host = chtools::vm::ReadHostFacts();
   env.index = index->get();
+  // Set up: from here on refs, record streams and CH's answers are read.
+  // import's parent renames and publishes; its archive parser runs confined
+  // in a child (lib/archive/confined_reader.h).
+  if (!config->no_seccomp() && o.verb != "import") {
+    if (absl::Status s = ch_snapshot::BuildPolicy().Apply(); !s.ok()) {
+      return chtools::ExitCode(s);
+    }
+  }
   ch_snapshot::Io io{
       .in = chtools::cli::FromFd(STDIN_FILENO, ::isatty(STDIN_FILENO) == 1),
       .stdout_fd = STDOUT_FILENO,

@@ -17,12 +17,14 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "lib/cli/stream.h"
 #include "lib/cli/tool.h"
 #include "lib/config/config.h"
 #include "lib/fs/io.h"
 #include "lib/record/textproto.h"
+#include "tools/vm-index/policy.h"
 #include "tools/vm-index/vm_index.h"
 
 ABSL_FLAG(std::string, state, "",
@@ -66,12 +68,14 @@ Usage: vm-index [flags] VERB [ARGS]
 
 Settings: flag > CHTOOLS_ROOT_DIR/RUN_DIR/LOG_DIR/CH_BINARY > --config file
 (text-format chtools.ToolConfig) > defaults.
+
 )";
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::vector<std::string> args = chtools::InitTool(kUsage, argc, argv);
+  std::vector<std::string> args = chtools::InitTool(
+      absl::StrCat(kUsage, vm_index::kPolicyHelp), argc, argv);
   vm_index::Options options;
   if (!args.empty()) {
     options.verb = args[0];
@@ -97,6 +101,11 @@ int main(int argc, char** argv) {
       chtools::config::LoadToolConfig();
   if (!config.ok()) return chtools::ExitCode(config.status());
   options.config = *config;
+  if (!options.config.no_seccomp()) {
+    options.lock_down = [verb = options.verb] {
+      return vm_index::BuildPolicy(verb).Apply();
+    };
+  }
 
   vm_index::Input input =
       chtools::cli::FromFd(STDIN_FILENO, ::isatty(STDIN_FILENO) == 1);

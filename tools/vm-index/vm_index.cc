@@ -312,6 +312,7 @@ absl::Status Run(const Options& options, const Input& input, Output* output) {
   }
   ASSIGN_OR_RETURN(std::unique_ptr<Index> index,
                    Index::Open(options.config.root_dir()));
+  if (options.lock_down) RETURN_IF_ERROR(options.lock_down());
   if (verb == "ls") return Ls(options, *index, output);
   if (verb == "get") return Get(options, input, *index, output);
   if (verb == "put") return Put(options, input, *index, output);

@@ -39,6 +39,9 @@ struct Options {
   bool repair = false;
   // fsck: "now" for the age of stale CREATING records.
   absl::Time now = absl::Now();
+  // Called once after the index is open and before stdin is read (main.cc
+  // loads the seccomp policy here); an error fails the command. May be empty.
+  std::function<absl::Status()> lock_down;
 };
 
 // Standard input (lib/cli): injected so tests run the verbs in-process.

@@ -116,10 +116,35 @@ out=$(script -qec "'$tool' put" /dev/null </dev/null); rc=$?
 [[ $rc -eq 2 && $out == *"put reads a record stream from stdin, which is a terminal"* ]] ||
   die "put from tty: rc=$rc out=$out"
 
+# Seccomp: the policy is on by the time a verb reads stdin (put blocked in
+# read(0) shows "Seccomp: 2" in /proc/PID/status); --no-seccomp and
+# CHTOOLS_NO_SECCOMP=1 leave it off.
+seccomp_while_reading() {  # [flag]: prints the Seccomp mode of a waiting put
+  local fifo=$tmp/fifo pid mode=timeout
+  rm -f "$fifo" && mkfifo "$fifo"
+  "$tool" "$@" put <"$fifo" >/dev/null 2>&1 &
+  pid=$!
+  exec 9>"$fifo"
+  for _ in $(seq 200); do
+    # "0 0x0 ...": the read syscall on fd 0.
+    if [[ $(cut -d' ' -f1,2 /proc/$pid/syscall 2>/dev/null) == "0 0x0" ]]; then
+      mode=$(awk '/^Seccomp:/ {print $2}' /proc/$pid/status)
+      break
+    fi
+    sleep 0.05
+  done
+  exec 9>&-
+  wait $pid || mode="$mode rc=$?"
+  echo "$mode"
+}
+[[ $(seccomp_while_reading) == 2 ]] || die "put reads stdin without seccomp: $(seccomp_while_reading)"
+[[ $(seccomp_while_reading --no-seccomp) == 0 ]] || die "--no-seccomp: $(seccomp_while_reading --no-seccomp)"
+[[ $(CHTOOLS_NO_SECCOMP=1 seccomp_while_reading) == 0 ]] || die "CHTOOLS_NO_SECCOMP=1"
+
 # --help: exit 0, an example for every verb.
 out=$("$tool" --help); rc=$?
 [[ $rc -eq 0 ]] || die "help rc=$rc"
-for ex in "vm-index ls --state=" "vm-index get " "| vm-index put" "vm-index rm " "vm-index fsck --repair" "--root-dir"; do
+for ex in "vm-index ls --state=" "vm-index get " "| vm-index put" "vm-index rm " "vm-index fsck --repair" "--root-dir" "Seccomp:" "--no-seccomp"; do
   [[ $out == *"$ex"* ]] || die "help lacks '$ex': $out"
 done
 echo PASS
