@@ -15,6 +15,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "lib/archive/confined_reader.h"
 #include "lib/archive/manifest.h"
 #include "lib/archive/ram_size.h"
 #include "lib/archive/reader.h"
@@ -305,15 +306,23 @@ absl::StatusOr<SnapshotFiles> FromStore(const snapshot::Store& store,
 }
 
 // Extracts an archive into `dir` (made by the caller, private) and reads it.
-absl::StatusOr<SnapshotFiles> FromArchive(const SnapshotSource& src,
+absl::StatusOr<SnapshotFiles> FromArchive(const Env& env,
+                                          const SnapshotSource& src,
                                           const std::string& dir) {
   SnapshotFiles f;
   f.dir = dir;
   ASSIGN_OR_RETURN(f.dirfd, OpenDir(dir));
   archive::ReadLimits limits;
+  // The archive is parsed in a child confined by seccomp (lib/sandbox) unless
+  // the settings say no_seccomp; `dir` is fresh and private, and removed by
+  // the caller on failure, as the confined reader needs.
   ASSIGN_OR_RETURN(
-      f.record, archive::ExtractSnapshotArchive(
-                    src.archive_fd, src.archive_name, f.dirfd.get(), limits));
+      f.record,
+      env.config.no_seccomp()
+          ? archive::ExtractSnapshotArchive(src.archive_fd, src.archive_name,
+                                            f.dirfd.get(), limits)
+          : archive::ExtractSnapshotArchiveConfined(
+                src.archive_fd, src.archive_name, f.dirfd.get(), limits));
   ASSIGN_OR_RETURN(f.config_text,
                    ReadAt(f.dirfd.get(), kConfigJson, limits.max_json_bytes));
   ASSIGN_OR_RETURN(f.state_text,
@@ -555,7 +564,7 @@ absl::StatusOr<Vm> CloneVm(const Env& env, const SnapshotSource& src,
     RETURN_IF_ERROR(fs::MakeDirs(VmRunParent(env.config), 0700));
     RETURN_IF_ERROR(fs::MakeNewDir(p.run_dir, 0700));
     made_run = true;
-    ASSIGN_OR_RETURN(f, FromArchive(src, p.run_dir));
+    ASSIGN_OR_RETURN(f, FromArchive(env, src, p.run_dir));
   } else {
     ASSIGN_OR_RETURN(f, FromStore(*src.store, src.id));
   }
@@ -750,7 +759,7 @@ absl::StatusOr<Vm> RestoreVm(const Env& env, absl::string_view vm_id,
 
   SnapshotFiles f;
   if (src.archive_fd >= 0) {
-    ASSIGN_OR_RETURN(f, FromArchive(src, staging));
+    ASSIGN_OR_RETURN(f, FromArchive(env, src, staging));
   } else {
     ASSIGN_OR_RETURN(f, FromStore(*src.store, src.id));
   }
