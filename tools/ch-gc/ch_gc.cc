@@ -310,23 +310,28 @@ class Planner {
           !IsStale(*rec, o_)) {
         return absl::OkStatus();
       }
+      // A create or clone that died after launching CH leaves its CH
+      // running (it is detached): proven to be the VM's CH, it goes too;
+      // a process that cannot be proven to be it is left alone.
       absl::StatusOr<ChProcess> ch = FindCh(p);
-      if (!absl::IsNotFound(ch.status())) {
-        if (!ch.ok() && !absl::IsFailedPrecondition(ch.status())) {
-          return ch.status();
-        }
+      if (!ch.ok() && !absl::IsNotFound(ch.status())) {
+        if (!absl::IsFailedPrecondition(ch.status())) return ch.status();
         plan_.errors.push_back(
             absl::StrCat("vm ", id,
                          ": a CREATING placeholder with a process on its API "
-                         "socket; left alone"));
+                         "socket that cannot be proven to be its CH; left "
+                         "alone: ",
+                         ch.status().message()));
         return absl::OkStatus();
       }
       plan_.findings.push_back(MakeFinding(
           "stale-creating", id, p.run_dir,
-          absl::StrCat("vm \"", rec->config().name(), "\" CREATING since ",
-                       rec->updated_at(), " (older than ",
-                       absl::FormatDuration(o_.grace),
-                       "): its record, name, run and log dirs"),
+          absl::StrCat(
+              "vm \"", rec->config().name(), "\" CREATING since ",
+              rec->updated_at(), " (older than ",
+              absl::FormatDuration(o_.grace), "): ",
+              ch.ok() ? absl::StrCat("its CH (pid ", ch->pid(), "), ") : "",
+              "its record, name, run and log dirs"),
           DiskBytes(p.run_dir) + DiskBytes(p.log_dir)));
       return absl::OkStatus();
     }
@@ -572,7 +577,11 @@ class Collector {
           !IsStale(*rec, o_)) {
         return Skipped("no longer a stale CREATING placeholder");
       }
-      if (live) return Skipped("a CH serves it now");
+      if (live) {
+        // Proven the VM's CH (FindCh); the dying create or clone's.
+        absl::Status t = Terminate(*ch, o_.term_grace);
+        if (!t.ok()) return Failed(t);
+      }
       absl::Status s = chtools::fs::RemoveTree(p.run_dir);
       if (s.ok()) s = chtools::fs::RemoveTree(p.log_dir);
       if (s.ok()) s = index_.Delete(id, /*wait=*/false);
