@@ -16,6 +16,14 @@ nothing_left() {
 }
 # ch_procs: live processes whose argv names a socket under this test's run dir.
 ch_procs() { pgrep -f -- "$T/run/cloudhypervisor/" || true; }
+# ch_procs, once a CH just stopped has had a moment: its SIGWINCH helper (same
+# cmdline, docs/ch-v51.md §1.5) dies by PR_SET_PDEATHSIG after its parent,
+# which a loaded machine can delay by a few ms.
+ch_procs_settled() {
+  local p
+  for _ in $(seq 100); do p=$(ch_procs); [[ -z $p ]] && return; sleep 0.02; done
+  echo "$p"
+}
 
 # --- A fresh host: nothing exists yet; the first commands make the root, run
 # and log dirs, owner-only.
@@ -130,7 +138,7 @@ for ((i = 0; i < rounds; i++)); do
   if ((i % 2 == 0)); then
     ((rm_rc == 0)) || die "race round $i: rm --force failed: $(<"$T/rm.err")"
   fi
-  procs=$(ch_procs)
+  procs=$(ch_procs_settled)
   if [[ -n $(ls -A "$T/root/cloudhypervisor/db/vms" 2>/dev/null) ]]; then
     ((++both))
     run "$LAUNCH" rm --force race
@@ -141,7 +149,7 @@ for ((i = 0; i < rounds; i++)); do
     # vm-index rm removes the record only; its dirs are ch-gc's to remove.
     rm -rf "$T/run/cloudhypervisor/"* "$T/log/cloudhypervisor/"*
   fi
-  [[ -z $(ch_procs) ]] || die "race round $i: a CH left after rm --force: $(ch_procs)"
+  [[ -z $(ch_procs_settled) ]] || die "race round $i: a CH left after rm --force: $(ch_procs)"
   nothing_left
 done
 echo "race: $rounds rounds ($both where vm-index rm refused a running VM), 0 CH processes without a record"
