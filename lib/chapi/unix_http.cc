@@ -36,14 +36,22 @@ int PollMillis(absl::Time deadline) {
   return static_cast<int>(std::min<int64_t>(ms, INT_MAX));
 }
 
-// Reads a response from a non-blocking socket under a deadline.
+// Reads a response from a non-blocking socket under a deadline, or (fd -1)
+// from bytes already received in full: then the stream is at EOF from the
+// start, so the parsing below never touches a socket.
 class Reader {
  public:
   Reader(int fd, absl::Time deadline, std::string what)
       : fd_(fd), deadline_(deadline), what_(std::move(what)) {}
+  Reader(absl::string_view bytes, std::string what)
+      : fd_(-1), what_(std::move(what)), buf_(bytes), eof_(true) {}
 
   // Appends more bytes to buf_. Sets eof_ at end of stream.
   absl::Status Fill() {
+    if (fd_ < 0) {
+      eof_ = true;
+      return absl::OkStatus();
+    }
     while (true) {
       char chunk[16384];
       ssize_t n = ::recv(fd_, chunk, sizeof(chunk), 0);
@@ -193,9 +201,15 @@ std::optional<std::string> HttpResponse::Header(absl::string_view name) const {
 }
 
 namespace {
-absl::StatusOr<HttpResponse> ReadResponse(int fd, absl::Time deadline,
-                                          const std::string& what);
+absl::StatusOr<HttpResponse> ReadResponse(Reader& r, const std::string& what);
 }  // namespace
+
+absl::StatusOr<HttpResponse> ParseHttpResponse(absl::string_view bytes,
+                                               absl::string_view what) {
+  std::string name(what);
+  Reader r(bytes, name);
+  return ReadResponse(r, name);
+}
 
 absl::StatusOr<HttpResponse> UnixHttpRequest(absl::string_view socket_path,
                                              absl::string_view method,
@@ -253,16 +267,15 @@ absl::StatusOr<HttpResponse> UnixHttpRequest(absl::string_view socket_path,
   }
   // A server may answer and close before it has read the whole request (a
   // body over its limit): its answer, when there is one, is the result.
-  absl::StatusOr<HttpResponse> resp = ReadResponse(fd.get(), deadline, what);
+  Reader reader(fd.get(), deadline, what);
+  absl::StatusOr<HttpResponse> resp = ReadResponse(reader, what);
   if (!send_error.ok() && !resp.ok()) return send_error;
   return resp;
 }
 
 namespace {
 
-absl::StatusOr<HttpResponse> ReadResponse(int fd, absl::Time deadline,
-                                          const std::string& what) {
-  Reader r(fd, deadline, what);
+absl::StatusOr<HttpResponse> ReadResponse(Reader& r, const std::string& what) {
   HttpResponse resp;
   size_t head_end;
   while (true) {

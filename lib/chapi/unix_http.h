@@ -39,6 +39,14 @@ absl::StatusOr<HttpResponse> UnixHttpRequest(absl::string_view socket_path,
                                              absl::string_view body,
                                              absl::Duration timeout);
 
+// Parses `bytes` as one complete HTTP/1.1 response, as UnixHttpRequest does
+// when the peer sent exactly these bytes and closed; `what` names the source
+// in errors. The parser without the socket, for tests and the fuzzer
+// (http_response_fuzzer.cc). Errors as UnixHttpRequest's (Unavailable for a
+// truncated answer, Internal for a malformed one).
+absl::StatusOr<HttpResponse> ParseHttpResponse(absl::string_view bytes,
+                                               absl::string_view what);
+
 }  // namespace chtools::chapi
 
 #endif  // CHTOOLS_LIB_CHAPI_UNIX_HTTP_H_

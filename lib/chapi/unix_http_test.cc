@@ -201,5 +201,42 @@ TEST_F(UnixHttpTest, ServerKilledMidCallIsUnavailable) {
                        HasSubstr("may or may not have been carried out")));
 }
 
+// The socket-free parser reads what UnixHttpRequest reads from a peer that
+// sends the bytes and closes.
+TEST(ParseHttpResponseTest, SameAnswersAsTheSocket) {
+  auto r = ParseHttpResponse(
+      "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n0\r\n"
+      "Trailer: 1\r\n\r\n",
+      "fixture");
+  ASSERT_OK(r.status());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "abc");
+  r = ParseHttpResponse("HTTP/1.1 204 \r\n\r\n", "fixture");
+  ASSERT_OK(r.status());
+  EXPECT_EQ(r->status, 204);
+  r = ParseHttpResponse("HTTP/1.1 500 \r\nContent-Length: 2\r\n\r\nok", "f");
+  ASSERT_OK(r.status());
+  EXPECT_EQ(r->body, "ok");
+  r = ParseHttpResponse("HTTP/1.1 200 \r\n\r\nto eof", "f");
+  ASSERT_OK(r.status());
+  EXPECT_EQ(r->body, "to eof");
+  EXPECT_THAT(ParseHttpResponse("HTTP/1.1 200 \r\nContent-Length: 9\r\n\r\nok",
+                                "fixture")
+                  .status(),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       HasSubstr("fixture: connection closed")));
+  EXPECT_THAT(ParseHttpResponse("SSH-2.0\r\n\r\n", "fixture").status(),
+              StatusIs(absl::StatusCode::kInternal,
+                       HasSubstr("fixture: bad HTTP status line \"SSH-2.0\"")));
+  EXPECT_THAT(
+      ParseHttpResponse("HTTP/1.1 200 \r\nTransfer-Encoding: chunked\r\n\r\n"
+                        "zz\r\n",
+                        "fixture")
+          .status(),
+      StatusIs(absl::StatusCode::kInternal,
+               HasSubstr("bad chunk size \"zz\"")));
+}
+
 }  // namespace
 }  // namespace chtools::chapi
