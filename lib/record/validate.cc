@@ -294,7 +294,9 @@ absl::Status ValidateIpv4(const Ipv4Config& v4, absl::string_view path) {
   }
   if (v4.gateway().empty()) return absl::OkStatus();
   uint32_t gw = Ipv4Number(v4.gateway());
-  uint32_t net_mask = ~(0xffffffffu >> prefix);
+  // A shift by 32 is undefined: /32 is its own all-ones mask (found by
+  // textproto_fuzzer, testdata/fuzz/textproto_fuzzer/crash-prefix32-gateway).
+  uint32_t net_mask = prefix == 32 ? 0xffffffffu : ~(0xffffffffu >> prefix);
   if (gw == ip) {
     return Invalid(path, "gateway",
                    absl::StrCat(Quote(v4.gateway()),

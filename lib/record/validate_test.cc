@@ -338,6 +338,15 @@ TEST(ValidateVmTest, AcceptsTheBounds) {
   v4->set_ip("10.0.0.255");
   v4->clear_gateway();
   EXPECT_OK(ValidateVm(vm, "vm[0]"));
+  // A /32 has no other host: any gateway lies outside it (this once shifted
+  // by 32, undefined behaviour, before the comparison).
+  v4->set_gateway("10.0.0.1");
+  EXPECT_THAT(ValidateVm(vm, "vm[0]"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::HasSubstr(
+                           "gateway: \"10.0.0.1\" is outside the subnet "
+                           "10.0.0.255/32")));
+  v4->clear_gateway();
   // A locally administered unicast MAC (what NewMac makes).
   vm.mutable_network(0)->set_mac("fe:00:00:00:00:01");
   EXPECT_OK(ValidateVm(vm, "vm[0]"));
