@@ -29,7 +29,8 @@ absl::StatusOr<Records> ParseRecords(absl::string_view text,
 absl::StatusOr<Records> ReadRecords(int fd, absl::string_view source_name);
 
 // The canonical text of `records`: kRecordsHeader, then the fields as
-// TextFormat::Printer prints them (2-space indent, enums by name).
+// TextFormat::Printer prints them (2-space indent, enums by name; unknown
+// fields left out, as FormatMessage does).
 std::string FormatRecords(const Records& records);
 
 // Writes FormatRecords(records) to `fd` completely (EINTR and short writes
@@ -41,7 +42,9 @@ absl::Status WriteRecords(int fd, const Records& records);
 absl::Status ParseMessage(absl::string_view text, absl::string_view source_name,
                           google::protobuf::Message* out);
 
-// `msg` printed by TextFormat::Printer, without a header.
+// `msg` printed by TextFormat::Printer, without a header. Unknown fields (a
+// record decoded from binary written by a newer version) are left out, so
+// the text always parses.
 std::string FormatMessage(const google::protobuf::Message& msg);
 
 }  // namespace chtools::record
