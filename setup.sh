@@ -8,6 +8,8 @@ packages=(
   bazel-bootstrap g++ pkg-config protobuf-compiler
   libprotobuf-dev libabsl-dev libre2-dev libarchive-dev libseccomp-dev
   libgtest-dev libgmock-dev nlohmann-json3-dev libssl-dev
+  # fuzzing (bazel build --config=fuzz, lib/testing/fuzz/README.md)
+  clang-14 libclang-rt-14-dev
   # tools the programs and their tests run
   e2fsprogs qemu-utils dosfstools mtools xfsprogs iproute2 util-linux
   procps coreutils python3 libarchive-tools tar
