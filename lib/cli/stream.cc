@@ -4,6 +4,8 @@
 #include "lib/base/status_macros.h"
 #include "lib/cli/tool.h"
 #include "lib/fs/io.h"
+#include "lib/record/ids.h"
+#include "lib/record/printable.h"
 #include "lib/record/textproto.h"
 
 namespace chtools::cli {
@@ -22,7 +24,16 @@ absl::StatusOr<bool> WantsStream(absl::string_view verb,
 }
 
 Stdin FromFd(int fd, bool is_tty) {
-  return Stdin{.read = [fd] { return fs::ReadAll(fd, "<stdin>"); },
+  return Stdin{.read = [fd]() -> absl::StatusOr<std::string> {
+                 absl::StatusOr<std::string> text =
+                     fs::ReadAll(fd, "<stdin>", kMaxStreamBytes);
+                 if (absl::IsOutOfRange(text.status())) {
+                   return absl::InvalidArgumentError(
+                       absl::StrCat("<stdin>: record stream larger than ",
+                                    kMaxStreamBytes >> 20, " MiB: split it"));
+                 }
+                 return text;
+               },
                .is_tty = is_tty};
 }
 
@@ -33,6 +44,14 @@ Stdin FromText(std::string text) {
 absl::StatusOr<Records> ReadStream(const Stdin& in) {
   if (!in.read) return absl::InternalError("no stdin reader");
   ASSIGN_OR_RETURN(std::string text, in.read());
+  // Counted before parsing: an empty record costs hundreds of bytes once
+  // built, so 64 MiB of `vm {}` would take gigabytes.
+  if (record::CountTopLevelMessages(text, kMaxStreamRecords) >
+      kMaxStreamRecords) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(in.name, ": more than ", kMaxStreamRecords,
+                     " records in one stream: split it"));
+  }
   return record::ParseRecords(text, in.name);
 }
 
@@ -50,11 +69,28 @@ absl::StatusOr<std::vector<std::string>> RefsOrStream(
   }
   ASSIGN_OR_RETURN(Records records, ReadStream(in));
   std::vector<std::string> refs;
+  // A ref from a stream names a VM the index could hold: anything else is
+  // refused here, before it is echoed (unbounded, unescaped) in a "not
+  // found" line for every record.
+  auto bad = [&](int i, absl::string_view field, absl::string_view value,
+                 absl::string_view rule) {
+    std::string shown = record::Printable(value.substr(0, kMaxShownRef));
+    if (value.size() > kMaxShownRef) absl::StrAppend(&shown, "...");
+    return absl::InvalidArgumentError(
+        absl::StrCat(in.name, ": vm[", i, "].", field, ": \"", shown, "\" (",
+                     value.size(), " bytes) is not ", rule));
+  };
   for (int i = 0; i < records.vm_size(); ++i) {
     const Vm& vm = records.vm(i);
     if (!vm.id().empty()) {
+      if (!record::IsValidId(vm.id())) {
+        return bad(i, "id", vm.id(), "a VM id (16 lowercase hex characters)");
+      }
       refs.push_back(vm.id());
     } else if (!vm.config().name().empty()) {
+      if (!record::IsValidName(vm.config().name())) {
+        return bad(i, "config.name", vm.config().name(), "a valid VM name");
+      }
       refs.push_back(vm.config().name());
     } else {
       return absl::InvalidArgumentError(absl::StrCat(
