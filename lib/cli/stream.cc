@@ -9,6 +9,22 @@
 #include "lib/record/textproto.h"
 
 namespace chtools::cli {
+namespace {
+
+// A ref from a stream names a record the index or store could hold:
+// anything else is refused before it is echoed (unbounded, unescaped) in a
+// "not found" line; the value is shown escaped and cut.
+absl::Status BadRef(const Stdin& in, absl::string_view kind, int i,
+                    absl::string_view field, absl::string_view value,
+                    absl::string_view rule) {
+  std::string shown = record::Printable(value.substr(0, kMaxShownRef));
+  if (value.size() > kMaxShownRef) absl::StrAppend(&shown, "...");
+  return absl::InvalidArgumentError(
+      absl::StrCat(in.name, ": ", kind, "[", i, "].", field, ": \"", shown,
+                   "\" (", value.size(), " bytes) is not ", rule));
+}
+
+}  // namespace
 
 absl::StatusOr<bool> WantsStream(absl::string_view verb,
                                  const std::vector<std::string>& args,
@@ -69,32 +85,47 @@ absl::StatusOr<std::vector<std::string>> RefsOrStream(
   }
   ASSIGN_OR_RETURN(Records records, ReadStream(in));
   std::vector<std::string> refs;
-  // A ref from a stream names a VM the index could hold: anything else is
-  // refused here, before it is echoed (unbounded, unescaped) in a "not
-  // found" line for every record.
-  auto bad = [&](int i, absl::string_view field, absl::string_view value,
-                 absl::string_view rule) {
-    std::string shown = record::Printable(value.substr(0, kMaxShownRef));
-    if (value.size() > kMaxShownRef) absl::StrAppend(&shown, "...");
-    return absl::InvalidArgumentError(
-        absl::StrCat(in.name, ": vm[", i, "].", field, ": \"", shown, "\" (",
-                     value.size(), " bytes) is not ", rule));
-  };
   for (int i = 0; i < records.vm_size(); ++i) {
     const Vm& vm = records.vm(i);
     if (!vm.id().empty()) {
       if (!record::IsValidId(vm.id())) {
-        return bad(i, "id", vm.id(), "a VM id (16 lowercase hex characters)");
+        return BadRef(in, "vm", i, "id", vm.id(),
+                      "an id (16 lowercase hex characters)");
       }
       refs.push_back(vm.id());
     } else if (!vm.config().name().empty()) {
       if (!record::IsValidName(vm.config().name())) {
-        return bad(i, "config.name", vm.config().name(), "a valid VM name");
+        return BadRef(in, "vm", i, "config.name", vm.config().name(),
+                      "a valid name");
       }
       refs.push_back(vm.config().name());
     } else {
       return absl::InvalidArgumentError(absl::StrCat(
           in.name, ": vm[", i, "] has neither an id nor a config.name"));
+    }
+  }
+  return refs;
+}
+
+absl::StatusOr<std::vector<std::string>> SnapshotRefs(const Records& records,
+                                                      const Stdin& in) {
+  std::vector<std::string> refs;
+  for (int i = 0; i < records.snapshot_size(); ++i) {
+    const Snapshot& s = records.snapshot(i);
+    if (!s.id().empty()) {
+      if (!record::IsValidId(s.id())) {
+        return BadRef(in, "snapshot", i, "id", s.id(),
+                      "an id (16 lowercase hex characters)");
+      }
+      refs.push_back(s.id());
+    } else if (!s.name().empty()) {
+      if (!record::IsValidName(s.name())) {
+        return BadRef(in, "snapshot", i, "name", s.name(), "a valid name");
+      }
+      refs.push_back(s.name());
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(
+          in.name, ": snapshot[", i, "] has neither an id nor a name"));
     }
   }
   return refs;

@@ -58,6 +58,12 @@ absl::StatusOr<std::vector<std::string>> RefsOrStream(
     absl::string_view verb, const std::vector<std::string>& args,
     const Stdin& in);
 
+// The snapshots a verb acts on from a parsed stream: the id (else name) of
+// each snapshot record. InvalidArgument, naming the field, for a record with
+// neither, an id that is not an id, or (without an id) an invalid name.
+absl::StatusOr<std::vector<std::string>> SnapshotRefs(const Records& records,
+                                                      const Stdin& in);
+
 }  // namespace chtools::cli
 
 #endif  // CHTOOLS_LIB_CLI_STREAM_H_

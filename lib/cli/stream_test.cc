@@ -73,7 +73,7 @@ TEST(StreamTest, RefsThatNoVmCouldHaveAreRefusedNamingTheField) {
       RefsOrStream("stop", {"-"}, FromText("vm { id: \"../../etc\" }\n")),
       StatusIs(absl::StatusCode::kInvalidArgument,
                HasSubstr("<stdin>: vm[0].id: \"../../etc\" (9 bytes) is not "
-                         "a VM id")));
+                         "an id")));
   // Shown escaped and cut: neither terminal control nor a flood.
   std::string name = "\x1b]0;x\x07" + std::string(100000, 'a');
   absl::StatusOr<std::vector<std::string>> refs = RefsOrStream(
@@ -84,6 +84,23 @@ TEST(StreamTest, RefsThatNoVmCouldHaveAreRefusedNamingTheField) {
                        HasSubstr("vm[0].config.name: \"\\x1b]0;x\\x07aaa")));
   EXPECT_THAT(refs.status().message(), HasSubstr("...\" (100006 bytes)"));
   EXPECT_LT(refs.status().message().size(), 300u);
+}
+
+TEST(StreamTest, SnapshotRefsAreCheckedLikeVmRefs) {
+  Stdin in = FromText("");
+  Records r;
+  r.add_snapshot()->set_id("0123456789abcdef");
+  r.add_snapshot()->set_name("nightly");
+  EXPECT_THAT(SnapshotRefs(r, in),
+              IsOkAndHolds(ElementsAre("0123456789abcdef", "nightly")));
+  r.add_snapshot()->set_id("../x\x1b[2J");
+  EXPECT_THAT(SnapshotRefs(r, in),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("<stdin>: snapshot[2].id: \"../x\\x1b[2J\"")));
+  r.mutable_snapshot(2)->clear_id();
+  EXPECT_THAT(SnapshotRefs(r, in),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("snapshot[2] has neither an id nor a name")));
 }
 
 TEST(StreamTest, TooManyRecordsAreRefusedBeforeAnyIsBuilt) {

@@ -18,7 +18,9 @@
 #include "lib/fs/files.h"
 #include "lib/fs/unix_socket.h"
 #include "lib/launch/shell_quote.h"
+#include "lib/record/printable.h"
 #include "lib/record/timestamps.h"
+#include "lib/record/validate.h"
 #include "lib/vm/boot_wait.h"
 #include "lib/vm/op_lock.h"
 #include "lib/vm/trust.h"
@@ -55,8 +57,12 @@ absl::Status SetState(const Env& env, const Vm& vm, Vm::State state,
                [&](Vm& r) {
                  r.set_state(state);
                  if (state == Vm::STOPPED) r.set_stopped_at(Now(env));
+                 // The message may quote CH (its answers, its log): kept
+                 // valid UTF-8 and within the field's bound, so the record
+                 // stays one every tool can read.
                  if (state == Vm::ERROR)
-                   r.set_error(std::string(why.message()));
+                   r.set_error(
+                       record::ValidText(why.message(), record::kMaxTextBytes));
                  return absl::OkStatus();
                })
       .status();
@@ -74,7 +80,8 @@ std::string ChLogSince(const VmPaths& p, off_t since) {
   ssize_t n = ::pread(fd.get(), buf.data(), buf.size(), from);
   if (n <= 0) return "";
   buf.resize(static_cast<size_t>(n));
-  return ChErrorFromLog(buf);
+  // CH's log is CH's text: escaped before it reaches a terminal or a record.
+  return record::PrintableCut(ChErrorFromLog(buf), 1024);
 }
 
 namespace {
