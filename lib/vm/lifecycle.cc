@@ -137,13 +137,27 @@ absl::Status RecoverRestoreHeld(const Env& env, const Vm& vm) {
     RETURN_IF_ERROR(fs::RemoveTree(p.restore_done));
   }
   if (::lstat(p.restore_staging.c_str(), &st) != 0) return absl::OkStatus();
+  // Only the staging dir a restore made: a link planted in its place would
+  // make its files (a host file named previous-cow.raw) the VM's disk.
+  UniqueFd staging(RetryEintr([&] {
+    return ::open(p.restore_staging.c_str(),
+                  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  }));
+  if (!staging.valid()) {
+    const int err = errno;
+    return absl::FailedPreconditionError(
+        absl::StrCat(ErrnoError(err, "open", p.restore_staging).message(),
+                     ": not the directory a restore makes; remove it by hand"));
+  }
   // The disk the VM had before the restore, if the restore got that far.
   std::string previous, live;
   for (const std::string& name :
        {std::string("cow.raw"), std::string("overlay.qcow2")}) {
-    std::string prev = absl::StrCat(p.restore_staging, "/previous-", name);
-    if (::lstat(prev.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
-      previous = prev;
+    const std::string prev_name = absl::StrCat("previous-", name);
+    if (::fstatat(staging.get(), prev_name.c_str(), &st, AT_SYMLINK_NOFOLLOW) ==
+            0 &&
+        S_ISREG(st.st_mode)) {
+      previous = absl::StrCat(p.restore_staging, "/", prev_name);
       live = absl::StrCat(p.run_dir, "/", name);
     }
   }
