@@ -68,8 +68,12 @@ our_procs() { pgrep -f -- "$T/" | grep -vx "$$" | sort; }
 world() {
   # Big files (a 10 GiB sparse disk) by size, blocks and mtime; small ones
   # (records, JSON, pid files) by content too.
-  (cd "$T" && find root run log -printf '%p %y %s %b %m %T@\n' 2>/dev/null | sort)
-  (cd "$T" && find root run log -type f -size -1M -print0 2>/dev/null | sort -z \
+  # Lock files (empty, made on first use: *.lock, oplocks/*) and dir mtimes
+  # (a lock made and removed) are not state.
+  (cd "$T" && find root run log \( -name '*.lock' -o -path '*/oplocks/*' \) -prune -o \
+    \( -type d -printf '%p d %m\n' \) -o -printf '%p %y %s %b %m %T@\n' 2>/dev/null | sort)
+  (cd "$T" && find root run log \( -name '*.lock' -o -path '*/oplocks/*' \) -prune -o \
+    -type f -size -1M -print0 2>/dev/null | sort -z \
     | xargs -0r sha256sum)
   echo "procs: $(our_procs | tr '\n' ' ')"
 }
