@@ -13,8 +13,9 @@ export CHTOOLS_CH_BINARY=$HERE/fake_ch.py FAKE_CH_MODE_FILE=$T/mode FAKE_CH_VICT
 echo precious >"$T/victim"
 victim_intact() { [[ $(<"$T/victim") == precious ]] || die "$1: the victim file was written"; }
 mode() { echo "$1" >"$T/mode"; }
-# A short wait for CH's socket (the "hang" case waits it out).
-printf 'socket_wait_seconds: 3\nterminate_grace_seconds: 1\n' >"$T/config.txtpb"
+# The wait for CH's answers (the "hang" case waits it out): long enough
+# for a python CH on a loaded machine.
+printf 'socket_wait_seconds: 10\nterminate_grace_seconds: 1\n' >"$T/config.txtpb"
 export CHTOOLS_CONFIG=$T/config.txtpb
 # readable: the index still parses (vm-index ls) and fsck finds it sound.
 readable() {

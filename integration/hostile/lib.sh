@@ -66,12 +66,13 @@ our_procs() { pgrep -f -- "$T/" | grep -vx "$$" | sort; }
 # root, run and log dirs with its type, size and mtime, the hash of each
 # small file, and the processes that name the test dir.
 world() {
-  # Big files (a 10 GiB sparse disk) by size, blocks and mtime; small ones
+  # Big files (a 10 GiB sparse disk) by size and mtime (not blocks: delayed
+  # allocation changes them after a copy); small ones
   # (records, JSON, pid files) by content too.
   # Lock files (empty, made on first use: *.lock, oplocks/*) and dir mtimes
   # (a lock made and removed) are not state.
   (cd "$T" && find root run log \( -name '*.lock' -o -path '*/oplocks/*' \) -prune -o \
-    \( -type d -printf '%p d %m\n' \) -o -printf '%p %y %s %b %m %T@\n' 2>/dev/null | sort)
+    \( -type d -printf '%p d %m\n' \) -o -printf '%p %y %s %m %T@\n' 2>/dev/null | sort)
   (cd "$T" && find root run log \( -name '*.lock' -o -path '*/oplocks/*' \) -prune -o \
     -type f -size -1M -print0 2>/dev/null | sort -z \
     | xargs -0r sha256sum)

@@ -117,7 +117,7 @@ printf 'snapshot { id: "../../x\e[2J" }\n' >"$IN/snapshot-path-id"
 printf 'snapshot { name: "%s" }\n' "$(head -c 5000 /dev/zero | tr '\0' s)" >"$IN/snapshot-long-name"
 printf 'snapshot { description: "no ref" }\n' >"$IN/snapshot-no-ref"
 tools=SNAP_REFS
-feed "$IN/snapshot-path-id" '<stdin>: snapshot[0].id: "../../x\x1b[2J" (10 bytes) is not an id'
+feed "$IN/snapshot-path-id" '<stdin>: snapshot[0].id: "../../x\x1b[2J" (11 bytes) is not an id'
 feed "$IN/snapshot-long-name" '<stdin>: snapshot[0].name: "ssss' '..." (5000 bytes) is not a valid name'
 feed "$IN/snapshot-no-ref" '<stdin>: snapshot[0] has neither an id nor a name'
 
