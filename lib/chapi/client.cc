@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "lib/base/status_macros.h"
+#include "lib/record/printable.h"
 
 namespace chtools::chapi {
 namespace {
@@ -45,15 +46,19 @@ absl::Status ChErrorStatus(absl::string_view endpoint, int http_status,
   json parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (parsed.is_array()) {
     for (const json& item : parsed) {
-      e.chain.push_back(item.is_string() ? item.get<std::string>()
-                                         : item.dump());
+      // CH's words, but CH is not trusted: escaped and bounded.
+      e.chain.push_back(record::PrintableCut(
+          item.is_string() ? item.get<std::string>() : item.dump(), 1024));
+      if (e.chain.size() >= 16) break;
     }
   } else if (parsed.is_object() && parsed.contains("error") &&
              parsed["error"].is_string()) {
     // micro_http's own parse errors (e.g. an unknown method).
-    e.chain.push_back(parsed["error"].get<std::string>());
+    e.chain.push_back(
+        record::PrintableCut(parsed["error"].get<std::string>(), 1024));
   } else if (!absl::StripAsciiWhitespace(body).empty()) {
-    e.chain.push_back(std::string(absl::StripAsciiWhitespace(body)));
+    e.chain.push_back(
+        record::PrintableCut(absl::StripAsciiWhitespace(body), 1024));
   }
 
   absl::StatusCode code = absl::StatusCode::kUnknown;
@@ -133,9 +138,9 @@ absl::StatusOr<json> Client::GetJson(absl::string_view endpoint) {
   ASSIGN_OR_RETURN(HttpResponse resp, Call("GET", endpoint, nullptr, timeout_));
   json j = json::parse(resp.body, nullptr, false);
   if (j.is_discarded()) {
-    return absl::InternalError(absl::StrCat(endpoint, ": HTTP ", resp.status,
-                                            ": body is not JSON: \"",
-                                            resp.body.substr(0, 200), "\""));
+    return absl::InternalError(
+        absl::StrCat(endpoint, ": HTTP ", resp.status, ": body is not JSON: \"",
+                     record::PrintableCut(resp.body, 200), "\""));
   }
   return j;
 }
@@ -207,9 +212,9 @@ absl::StatusOr<json> Client::AddDevice(absl::string_view endpoint,
   if (resp.status == 204 || resp.body.empty()) return json(nullptr);
   json j = json::parse(resp.body, nullptr, false);
   if (!j.is_object()) {
-    return absl::InternalError(absl::StrCat(endpoint, ": HTTP ", resp.status,
-                                            ": body is not a JSON object: \"",
-                                            resp.body.substr(0, 200), "\""));
+    return absl::InternalError(absl::StrCat(
+        endpoint, ": HTTP ", resp.status, ": body is not a JSON object: \"",
+        record::PrintableCut(resp.body, 200), "\""));
   }
   return j;
 }

@@ -20,6 +20,7 @@
 #include "lib/base/status_macros.h"
 #include "lib/base/unique_fd.h"
 #include "lib/fs/unix_socket.h"
+#include "lib/record/printable.h"
 
 namespace chtools::chapi {
 namespace {
@@ -128,6 +129,11 @@ class Reader {
   bool eof_ = false;
 };
 
+// Bytes of the answer quoted in an error: the peer may send anything.
+std::string Shown(absl::string_view bytes) {
+  return record::PrintableCut(bytes, 200);
+}
+
 absl::Status ParseHead(absl::string_view head, const std::string& what,
                        HttpResponse& out) {
   std::vector<absl::string_view> lines = absl::StrSplit(head, "\r\n");
@@ -138,15 +144,15 @@ absl::Status ParseHead(absl::string_view head, const std::string& what,
   if (parts.size() < 2 || !absl::StartsWith(parts[0], "HTTP/1.") ||
       !absl::SimpleAtoi(parts[1], &out.status) || out.status < 100 ||
       out.status > 999) {
-    return absl::InternalError(
-        absl::StrCat(what, ": bad HTTP status line \"", status_line, "\""));
+    return absl::InternalError(absl::StrCat(what, ": bad HTTP status line \"",
+                                            Shown(status_line), "\""));
   }
   out.headers.clear();
   for (size_t i = 1; i < lines.size(); ++i) {
     size_t colon = lines[i].find(':');
     if (colon == absl::string_view::npos) {
-      return absl::InternalError(
-          absl::StrCat(what, ": bad HTTP header line \"", lines[i], "\""));
+      return absl::InternalError(absl::StrCat(what, ": bad HTTP header line \"",
+                                              Shown(lines[i]), "\""));
     }
     out.headers.emplace_back(
         absl::AsciiStrToLower(lines[i].substr(0, colon)),
@@ -166,7 +172,7 @@ absl::Status ReadChunked(Reader& r, size_t pos, const std::string& what,
     if (size_line.empty() || size_line.size() > 15 ||
         !absl::SimpleHexAtoi(size_line, &size)) {
       return absl::InternalError(
-          absl::StrCat(what, ": bad chunk size \"", size_line, "\""));
+          absl::StrCat(what, ": bad chunk size \"", Shown(size_line), "\""));
     }
     pos = eol + 2;
     if (size == 0) {
@@ -298,7 +304,7 @@ absl::StatusOr<HttpResponse> ReadResponse(Reader& r, const std::string& what) {
     uint64_t len = 0;
     if (!absl::SimpleAtoi(*cl, &len) || len > kMaxResponse) {
       return absl::InternalError(
-          absl::StrCat(what, ": bad Content-Length \"", *cl, "\""));
+          absl::StrCat(what, ": bad Content-Length \"", Shown(*cl), "\""));
     }
     RETURN_IF_ERROR(r.Need(pos + len));
     resp.body = r.buf().substr(pos, len);

@@ -10,6 +10,7 @@
 #include "lib/base/errno.h"
 #include "lib/cli/tool.h"
 #include "lib/fs/io.h"
+#include "lib/record/printable.h"
 #include "lib/record/textproto.h"
 
 namespace chtools::cli {
@@ -18,7 +19,13 @@ std::string VmError(absl::string_view name, absl::string_view op,
                     const absl::Status& status) {
   if (absl::StartsWith(status.message(), "vm \""))
     return std::string(status.message());
-  return absl::StrCat("vm \"", name, "\": ", op, ": ", status.message());
+  // The name may come from a record not yet validated (create's stream):
+  // shown escaped and cut, so a hostile one neither floods nor controls
+  // the terminal.
+  constexpr size_t kMaxShown = 80;
+  std::string shown = record::Printable(name.substr(0, kMaxShown));
+  if (name.size() > kMaxShown) absl::StrAppend(&shown, "...");
+  return absl::StrCat("vm \"", shown, "\": ", op, ": ", status.message());
 }
 
 absl::Status Sink::Write(absl::string_view data) {

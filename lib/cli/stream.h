@@ -5,6 +5,7 @@
 #ifndef CHTOOLS_LIB_CLI_STREAM_H_
 #define CHTOOLS_LIB_CLI_STREAM_H_
 
+#include <cstddef>
 #include <functional>
 #include <string>
 #include <vector>
@@ -23,7 +24,17 @@ struct Stdin {
   std::string name = "<stdin>";  // in parse errors
 };
 
-// Stdin over a file descriptor.
+// A record stream is read whole before it is parsed (parsing needs ~4
+// times its size): a larger one is refused, so memory stays bounded.
+inline constexpr size_t kMaxStreamBytes = size_t{64} << 20;
+// At most this many records in one stream (a registry of 10,000 VMs is
+// one tenth of it): more is refused before any is built.
+inline constexpr size_t kMaxStreamRecords = 100000;
+// How much of a bad ref from a stream an error message shows.
+inline constexpr size_t kMaxShownRef = 80;
+
+// Stdin over a file descriptor; more than kMaxStreamBytes is InvalidArgument
+// "<stdin>: record stream larger than 64 MiB: split it".
 Stdin FromFd(int fd, bool is_tty);
 // Stdin holding `text` (tests).
 Stdin FromText(std::string text);
@@ -35,15 +46,23 @@ absl::StatusOr<bool> WantsStream(absl::string_view verb,
                                  const Stdin& in);
 
 // Reads and parses the whole stream (errors "<stdin>:LINE:COL: ..." with the
-// line and a caret: InvalidArgument).
+// line and a caret: InvalidArgument); more than kMaxStreamRecords records is
+// InvalidArgument before any is parsed.
 absl::StatusOr<Records> ReadStream(const Stdin& in);
 
 // The VMs a verb acts on: `args`, or the id (else name) of each vm record of
 // the stream. UsageStatus "<verb> needs VM refs or a record stream" when
-// there are neither; InvalidArgument for a record with neither id nor name.
+// there are neither; InvalidArgument for a record with neither id nor name,
+// or whose id is not an id or (without an id) whose name is not a valid name.
 absl::StatusOr<std::vector<std::string>> RefsOrStream(
     absl::string_view verb, const std::vector<std::string>& args,
     const Stdin& in);
+
+// The snapshots a verb acts on from a parsed stream: the id (else name) of
+// each snapshot record. InvalidArgument, naming the field, for a record with
+// neither, an id that is not an id, or (without an id) an invalid name.
+absl::StatusOr<std::vector<std::string>> SnapshotRefs(const Records& records,
+                                                      const Stdin& in);
 
 }  // namespace chtools::cli
 

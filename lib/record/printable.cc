@@ -1,5 +1,6 @@
 #include "lib/record/printable.h"
 
+#include <algorithm>
 #include <cstdint>
 
 #include "absl/strings/str_format.h"
@@ -104,6 +105,26 @@ size_t PrintableWidth(absl::string_view printable) {
     if ((static_cast<uint8_t>(c) & 0xc0) != 0x80) ++width;
   }
   return width;
+}
+
+std::string PrintableCut(absl::string_view s, size_t max_bytes) {
+  std::string out = Printable(s.substr(0, max_bytes));
+  if (out.size() <= max_bytes && s.size() <= max_bytes) return out;
+  size_t end = std::min(out.size(), max_bytes - 3);
+  while (end > 0 && end < out.size() &&
+         (static_cast<unsigned char>(out[end]) & 0xc0) == 0x80) {
+    --end;
+  }
+  out.resize(end);
+  out += "...";
+  return out;
+}
+
+std::string ValidText(absl::string_view s, size_t max_bytes) {
+  if (s.size() <= max_bytes && FirstInvalidUtf8(s) == absl::string_view::npos) {
+    return std::string(s);
+  }
+  return PrintableCut(s, max_bytes);
 }
 
 }  // namespace chtools::record

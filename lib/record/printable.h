@@ -22,6 +22,16 @@ size_t FirstInvalidUtf8(absl::string_view s);
 // bytes that are not valid UTF-8 as `\xNN`. Other UTF-8 text is kept.
 std::string Printable(absl::string_view s);
 
+// Printable(s) cut to at most `max_bytes` bytes (max_bytes >= 3) at a
+// character boundary, ending in "..." when cut: for text from an untrusted
+// peer (CH's answers, its log) that goes into a message or a record field.
+std::string PrintableCut(absl::string_view s, size_t max_bytes);
+
+// `s` itself if it is valid UTF-8 of at most `max_bytes` bytes, else
+// PrintableCut(s, max_bytes): for a record's text field (which must be
+// UTF-8 and within its bound) holding a message that may quote a peer.
+std::string ValidText(absl::string_view s, size_t max_bytes);
+
 // The number of terminal columns Printable(s) takes, counting one per code
 // point (wide characters count one: good enough for aligning columns).
 size_t PrintableWidth(absl::string_view printable);

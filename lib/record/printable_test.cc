@@ -88,5 +88,24 @@ TEST(PrintableTest, WidthCountsCodePoints) {
   EXPECT_EQ(PrintableWidth(Printable("\x1b")), 4u);
 }
 
+TEST(PrintableCutTest, EscapesAndCutsAtACharacterBoundary) {
+  EXPECT_EQ(PrintableCut("short", 10), "short");
+  EXPECT_EQ(PrintableCut("0123456789", 10), "0123456789");
+  EXPECT_EQ(PrintableCut("0123456789a", 10), "0123456...");
+  EXPECT_EQ(PrintableCut("\x1b\x1b\x1b", 10), "\\x1b\\x1...");
+  // "é" is two bytes: never cut in half.
+  EXPECT_EQ(PrintableCut("abcd\xc3\xa9\xc3\xa9zz", 8), "abcd...");
+  EXPECT_EQ(PrintableCut(std::string(1 << 20, '\0'), 1024).size(), 1024u);
+}
+
+TEST(ValidTextTest, KeepsValidTextAndEscapesTheRest) {
+  EXPECT_EQ(ValidText("a \\x00 \"b\"\n", 100), "a \\x00 \"b\"\n");
+  EXPECT_EQ(ValidText("a\xff"
+                      "b",
+                      100),
+            "a\\xffb");
+  EXPECT_EQ(ValidText(std::string(2000, 'x'), 1024).size(), 1024u);
+}
+
 }  // namespace
 }  // namespace chtools::record

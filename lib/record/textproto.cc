@@ -127,11 +127,28 @@ absl::Status RenderError(absl::string_view text, absl::string_view source_name,
   }
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   size_t offset = ColumnToOffset(line, pos.column);
+  // A line of a hostile stream can be megabytes long (`vm { vm { ...` on one
+  // line): show a window of it around the offending token, cut at UTF-8
+  // character starts.
+  constexpr size_t kContext = 80;
+  auto char_start = [&](size_t i) {
+    while (i > 0 && i < line.size() &&
+           (static_cast<unsigned char>(line[i]) & 0xc0) == 0x80) {
+      --i;
+    }
+    return i;
+  };
+  size_t from = offset > kContext ? char_start(offset - kContext) : 0;
+  size_t to = line.size() - offset > kContext ? char_start(offset + kContext)
+                                              : line.size();
   // The line goes to a terminal: control characters escaped, except tabs,
   // which the caret line repeats so that it lines up under the same tab
   // stops; one space per character before the offending token.
-  std::string before = ShowKeepingTabs(line.substr(0, offset));
-  std::string shown = before + ShowKeepingTabs(line.substr(offset));
+  std::string before = absl::StrCat(
+      from > 0 ? "..." : "", ShowKeepingTabs(line.substr(from, offset - from)));
+  std::string shown =
+      absl::StrCat(before, ShowKeepingTabs(line.substr(offset, to - offset)),
+                   to < line.size() ? "..." : "");
   std::string caret;
   for (char c : before) {
     if (c == '\t') {
@@ -179,6 +196,33 @@ absl::StatusOr<Records> ParseRecords(absl::string_view text,
   Records records;
   RETURN_IF_ERROR(ParseMessage(text, source_name, &records));
   return records;
+}
+
+size_t CountTopLevelMessages(absl::string_view text, size_t limit) {
+  if (text.size() > static_cast<size_t>(std::numeric_limits<int>::max())) {
+    return limit + 1;
+  }
+  google::protobuf::io::ArrayInputStream input(text.data(),
+                                               static_cast<int>(text.size()));
+  IgnoreErrors ignore;
+  google::protobuf::io::Tokenizer tokenizer(&input, &ignore);
+  tokenizer.set_comment_style(
+      google::protobuf::io::Tokenizer::SH_COMMENT_STYLE);
+  tokenizer.set_require_space_after_number(false);
+  tokenizer.set_allow_multiline_strings(true);
+  size_t count = 0;
+  int depth = 0;  // of messages; list brackets do not count
+  while (count <= limit && tokenizer.Next()) {
+    const auto& tok = tokenizer.current();
+    if (tok.type != google::protobuf::io::Tokenizer::TYPE_SYMBOL) continue;
+    if (tok.text == "{" || tok.text == "<") {
+      if (depth == 0) ++count;
+      ++depth;
+    } else if ((tok.text == "}" || tok.text == ">") && depth > 0) {
+      --depth;
+    }
+  }
+  return count;
 }
 
 absl::StatusOr<Records> ReadRecords(int fd, absl::string_view source_name) {

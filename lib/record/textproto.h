@@ -24,6 +24,12 @@ inline constexpr absl::string_view kRecordsHeader =
 absl::StatusOr<Records> ParseRecords(absl::string_view text,
                                      absl::string_view source_name);
 
+// The number of top-level messages in `text` (`vm { }`, and each element of
+// `vm: [{ }, { }]`), counted with the tokenizer alone, without building
+// them; counting stops once it passes `limit`. Malformed text is counted as
+// far as it tokenizes (the parser reports it).
+size_t CountTopLevelMessages(absl::string_view text, size_t limit);
+
 // Reads `fd` to EOF (retrying EINTR) and parses it like ParseRecords. Does
 // not close `fd`. Read errors name `source_name`.
 absl::StatusOr<Records> ReadRecords(int fd, absl::string_view source_name);

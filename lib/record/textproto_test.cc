@@ -129,6 +129,38 @@ TEST(ParseRecordsTest, ErrorShowsLineColumnAndCaret) {
                "         ^"));
 }
 
+TEST(ParseRecordsTest, ALongLineIsShownAsAWindowAroundTheError) {
+  std::string text = "";
+  for (int i = 0; i < 100000; ++i) text += "vm { ";
+  absl::StatusOr<Records> r = ParseRecords(text, "<stdin>");
+  EXPECT_THAT(r.status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("<stdin>:1:6: Message type \"chtools.Vm\" "
+                                 "has no field named \"vm\".\nvm { vm {")));
+  EXPECT_THAT(r.status().message(), HasSubstr(" ...\n     ^"));
+  EXPECT_LT(r.status().message().size(), 300u);
+  // Far into the line: "..." on both sides, the caret under the token.
+  std::string far =
+      std::string(5000, ' ') + "vm { bogus: 1 }" + std::string(5000, ' ');
+  r = ParseRecords(far, "<stdin>");
+  EXPECT_THAT(r.status(), StatusIs(absl::StatusCode::kInvalidArgument,
+                                   HasSubstr("<stdin>:1:5006:")));
+  EXPECT_THAT(r.status().message(),
+              HasSubstr("\n..." + std::string(75, ' ') + "vm { bogus: 1 }"));
+  EXPECT_THAT(r.status().message(),
+              HasSubstr("\n" + std::string(83, ' ') + "^"));
+}
+
+TEST(CountTopLevelMessagesTest, CountsRecordsWithoutParsing) {
+  EXPECT_EQ(CountTopLevelMessages("", 10), 0u);
+  EXPECT_EQ(CountTopLevelMessages(
+                "vm { config { name: \"{\" } }  # {\nsnapshot <>\n", 10),
+            2u);
+  EXPECT_EQ(CountTopLevelMessages("vm: [{}, {id: \"x\"}, <>]", 10), 3u);
+  EXPECT_EQ(CountTopLevelMessages("vm {} vm {} vm {} vm {}", 2), 3u);
+  EXPECT_EQ(CountTopLevelMessages("vm { \"unterminated", 10), 1u);
+}
+
 TEST(ParseRecordsTest, UnknownFieldIsAnError) {
   EXPECT_THAT(ParseRecords("vm {\n  colour: \"red\"\n}\n", "in.txtpb"),
               StatusIs(absl::StatusCode::kInvalidArgument,

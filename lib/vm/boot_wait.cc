@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "lib/base/errno.h"
+#include "lib/record/printable.h"
 
 namespace chtools::vm {
 namespace {
@@ -32,12 +33,21 @@ absl::Status WaitRunning(chapi::Client& api, int pidfd, absl::Time deadline,
   while (true) {
     absl::StatusOr<nlohmann::json> info = api.Info();
     if (info.ok()) {
-      std::string state = info->value("state", "");
+      // CH's answer is not trusted: nlohmann's value() aborts (no
+      // exceptions) on a non-object or a non-string "state".
+      if (!info->is_object() || !info->contains("state") ||
+          !(*info)["state"].is_string()) {
+        return absl::InternalError(
+            absl::StrCat("vm.info: the answer has no string \"state\": ",
+                         record::PrintableCut(info->dump(), 200)));
+      }
+      std::string state = (*info)["state"].get<std::string>();
       if (state == "Running") return absl::OkStatus();
       // Created: booting from the command line is under way.
       if (state != "Created") {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "cloud-hypervisor reports the VM as \"", state, "\", not Running"));
+        return absl::FailedPreconditionError(
+            absl::StrCat("cloud-hypervisor reports the VM as \"",
+                         record::PrintableCut(state, 64), "\", not Running"));
       }
       last = "state Created";
     } else if (chapi::IsVmNotCreated(info.status()) ||

@@ -18,7 +18,9 @@
 #include "lib/hash/sha256.h"
 #include "lib/launch/ch_command.h"
 #include "lib/record/ids.h"
+#include "lib/record/printable.h"
 #include "lib/record/timestamps.h"
+#include "lib/record/validate.h"
 #include "lib/vm/lifecycle.h"
 #include "lib/vm/op_lock.h"
 #include "lib/vm/paths.h"
@@ -144,7 +146,9 @@ absl::StatusOr<Snapshot> CaptureVm(
     const std::string why = std::string(c.resume_error.message());
     (void)env.index->Update(vm.id(), [&](Vm& r) {
       r.set_state(Vm::ERROR);
-      r.set_error(absl::StrCat("snapshot: vm.resume failed: ", why));
+      r.set_error(
+          record::ValidText(absl::StrCat("snapshot: vm.resume failed: ", why),
+                            record::kMaxTextBytes));
       return absl::OkStatus();
     });
     if (!window.ok()) {

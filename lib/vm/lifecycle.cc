@@ -18,7 +18,9 @@
 #include "lib/fs/files.h"
 #include "lib/fs/unix_socket.h"
 #include "lib/launch/shell_quote.h"
+#include "lib/record/printable.h"
 #include "lib/record/timestamps.h"
+#include "lib/record/validate.h"
 #include "lib/vm/boot_wait.h"
 #include "lib/vm/op_lock.h"
 #include "lib/vm/trust.h"
@@ -55,8 +57,12 @@ absl::Status SetState(const Env& env, const Vm& vm, Vm::State state,
                [&](Vm& r) {
                  r.set_state(state);
                  if (state == Vm::STOPPED) r.set_stopped_at(Now(env));
+                 // The message may quote CH (its answers, its log): kept
+                 // valid UTF-8 and within the field's bound, so the record
+                 // stays one every tool can read.
                  if (state == Vm::ERROR)
-                   r.set_error(std::string(why.message()));
+                   r.set_error(
+                       record::ValidText(why.message(), record::kMaxTextBytes));
                  return absl::OkStatus();
                })
       .status();
@@ -74,7 +80,8 @@ std::string ChLogSince(const VmPaths& p, off_t since) {
   ssize_t n = ::pread(fd.get(), buf.data(), buf.size(), from);
   if (n <= 0) return "";
   buf.resize(static_cast<size_t>(n));
-  return ChErrorFromLog(buf);
+  // CH's log is CH's text: escaped before it reaches a terminal or a record.
+  return record::PrintableCut(ChErrorFromLog(buf), 1024);
 }
 
 namespace {
@@ -130,13 +137,27 @@ absl::Status RecoverRestoreHeld(const Env& env, const Vm& vm) {
     RETURN_IF_ERROR(fs::RemoveTree(p.restore_done));
   }
   if (::lstat(p.restore_staging.c_str(), &st) != 0) return absl::OkStatus();
+  // Only the staging dir a restore made: a link planted in its place would
+  // make its files (a host file named previous-cow.raw) the VM's disk.
+  UniqueFd staging(RetryEintr([&] {
+    return ::open(p.restore_staging.c_str(),
+                  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  }));
+  if (!staging.valid()) {
+    const int err = errno;
+    return absl::FailedPreconditionError(
+        absl::StrCat(ErrnoError(err, "open", p.restore_staging).message(),
+                     ": not the directory a restore makes; remove it by hand"));
+  }
   // The disk the VM had before the restore, if the restore got that far.
   std::string previous, live;
   for (const std::string& name :
        {std::string("cow.raw"), std::string("overlay.qcow2")}) {
-    std::string prev = absl::StrCat(p.restore_staging, "/previous-", name);
-    if (::lstat(prev.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
-      previous = prev;
+    const std::string prev_name = absl::StrCat("previous-", name);
+    if (::fstatat(staging.get(), prev_name.c_str(), &st, AT_SYMLINK_NOFOLLOW) ==
+            0 &&
+        S_ISREG(st.st_mode)) {
+      previous = absl::StrCat(p.restore_staging, "/", prev_name);
       live = absl::StrCat(p.run_dir, "/", name);
     }
   }

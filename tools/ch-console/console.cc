@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "lib/base/errno.h"
@@ -22,6 +23,7 @@
 #include "lib/fs/unix_socket.h"
 #include "lib/launch/ch_command.h"
 #include "lib/process/ch_process.h"
+#include "lib/record/printable.h"
 #include "lib/vm/lifecycle.h"
 #include "lib/vm/paths.h"
 #include "tools/ch-console/escape.h"
@@ -163,18 +165,35 @@ absl::StatusOr<Console> OpenConsole(const chtools::vm::Env& env,
       file = &info["config"]["console"]["file"];
     }
     if (file == nullptr || file->get<std::string>().empty()) {
-      std::string mode =
-          info.contains("config") && info["config"].contains("console")
-              ? info["config"]["console"].value("mode", "?")
-              : "?";
+      // CH's answer is not trusted: value() aborts on a non-string mode.
+      std::string mode = "?";
+      if (info.contains("config") && info["config"].contains("console") &&
+          info["config"]["console"].contains("mode") &&
+          info["config"]["console"]["mode"].is_string()) {
+        mode = chtools::record::PrintableCut(
+            info["config"]["console"]["mode"].get<std::string>(), 64);
+      }
       return absl::FailedPreconditionError(
           absl::StrCat("console PTY not available (mode=", mode, ")"));
     }
     c.path = file->get<std::string>();
+    // The path is CH's word: only a PTY is opened (never a host file that
+    // stdin would then be written into).
+    if (!absl::StartsWith(c.path, "/dev/pts/") ||
+        absl::StrContains(c.path, "/..")) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("vm.info names console PTY \"",
+                       chtools::record::PrintableCut(c.path, 200),
+                       "\", which is not under /dev/pts"));
+    }
     c.is_pty = true;
     c.fd.reset(chtools::RetryEintr(
         [&] { return ::open(c.path.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC); }));
     if (!c.fd.valid()) return ErrnoError(errno, "open", c.path);
+    if (::isatty(c.fd.get()) != 1) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("console PTY ", c.path, " is not a terminal"));
+    }
     termios t;
     if (::tcgetattr(c.fd.get(), &t) == 0) {
       ::cfmakeraw(&t);

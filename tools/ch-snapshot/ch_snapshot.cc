@@ -178,10 +178,7 @@ absl::StatusOr<std::vector<std::string>> SnapRefs(const Options& o,
     return o.args;
   }
   ASSIGN_OR_RETURN(Records r, chtools::cli::ReadStream(io.in));
-  std::vector<std::string> refs;
-  for (const Snapshot& s : r.snapshot())
-    refs.push_back(s.id().empty() ? s.name() : s.id());
-  return refs;
+  return chtools::cli::SnapshotRefs(r, io.in);
 }
 
 absl::StatusOr<Batch> Ls(const chtools::vm::Env& env, const Store& store,
