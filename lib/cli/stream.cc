@@ -31,6 +31,7 @@ Stdin FromText(std::string text) {
 }
 
 absl::StatusOr<Records> ReadStream(const Stdin& in) {
+  if (in.records) return in.records();
   if (!in.read) return absl::InternalError("no stdin reader");
   ASSIGN_OR_RETURN(std::string text, in.read());
   return record::ParseRecords(text, in.name);

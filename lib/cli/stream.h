@@ -21,6 +21,9 @@ struct Stdin {
   std::function<absl::StatusOr<std::string>()> read;
   bool is_tty = false;
   std::string name = "<stdin>";  // in parse errors
+  // When set, ReadStream returns what it returns instead of parsing `read`'s
+  // text in this process (confined_stream.h parses in a confined child).
+  std::function<absl::StatusOr<Records>()> records = nullptr;
 };
 
 // Stdin over a file descriptor.
@@ -35,7 +38,7 @@ absl::StatusOr<bool> WantsStream(absl::string_view verb,
                                  const Stdin& in);
 
 // Reads and parses the whole stream (errors "<stdin>:LINE:COL: ..." with the
-// line and a caret: InvalidArgument).
+// line and a caret: InvalidArgument), or returns `in.records()` when set.
 absl::StatusOr<Records> ReadStream(const Stdin& in);
 
 // The VMs a verb acts on: `args`, or the id (else name) of each vm record of
