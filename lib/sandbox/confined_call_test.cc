@@ -91,12 +91,12 @@ TEST(ConfinedCallTest, KeepsOnlyTheFdsAskedFor) {
     if (n < 0) return absl::NotFoundError("closed");
     return std::string(buf, static_cast<size_t>(n));
   };
-  EXPECT_THAT(RunConfined("test", Tight(), {p[0]}, 100,
-                          [&] { return read_fd(p[0]); }),
-              IsOkAndHolds("hi"));
-  EXPECT_THAT(RunConfined("test", Tight(), {}, 100,
-                          [&] { return read_fd(p[0]); }),
-              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(
+      RunConfined("test", Tight(), {p[0]}, 100, [&] { return read_fd(p[0]); }),
+      IsOkAndHolds("hi"));
+  EXPECT_THAT(
+      RunConfined("test", Tight(), {}, 100, [&] { return read_fd(p[0]); }),
+      StatusIs(absl::StatusCode::kNotFound));
   ::close(p[0]);
 }
 
