@@ -1,13 +1,17 @@
 #include "lib/cli/confined_stream.h"
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
+#include "lib/base/errno.h"
 #include "lib/base/status_macros.h"
-#include "lib/fs/io.h"
 #include "lib/record/printable.h"
 #include "lib/record/textproto.h"
 #include "lib/sandbox/confined_call.h"
@@ -62,9 +66,35 @@ absl::Status AllTextIsUtf8(const Message& m, absl::string_view field_path) {
   return absl::OkStatus();
 }
 
+// Reads `fd` to EOF into the heap, growing as needed. In the child every
+// page written is copied from the parent first (a fault each): no large
+// stack buffer, no more pages than the text needs.
+constexpr size_t kMaxText = size_t{1} << 32;
+absl::StatusOr<std::string> ReadText(int fd, absl::string_view name) {
+  std::string text;
+  size_t used = 0;
+  while (true) {
+    if (used == text.size()) text.resize(std::max<size_t>(4096, 2 * used));
+    ssize_t n = ::read(fd, text.data() + used, text.size() - used);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoError(errno, "read", name);
+    }
+    if (n == 0) break;
+    used += static_cast<size_t>(n);
+    // The limit FromFd's fs::ReadAll has.
+    if (used > kMaxText) {
+      return absl::OutOfRangeError(
+          absl::StrCat(name, ": more than ", kMaxText, " bytes"));
+    }
+  }
+  text.resize(used);
+  return text;
+}
+
 // In the child: the stream as binary protobuf.
 absl::StatusOr<std::string> ParseInChild(int fd, absl::string_view name) {
-  ASSIGN_OR_RETURN(std::string text, fs::ReadAll(fd, name));
+  ASSIGN_OR_RETURN(std::string text, ReadText(fd, name));
   ASSIGN_OR_RETURN(Records records, record::ParseRecords(text, name));
   if (absl::Status s = AllTextIsUtf8(records, ""); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(name, ": ", s.message()));

@@ -118,7 +118,9 @@ absl::StatusOr<std::string> RunConfined(
   std::string report;
   bool too_big = false;
   absl::Status read_error;
-  char buf[65536];
+  // Small: after fork every page this process writes to is copied first
+  // (a page fault each, costly under virtualization), the stack included.
+  char buf[4096];
   while (true) {
     ssize_t n = ::read(report_read.get(), buf, sizeof(buf));
     if (n < 0) {
