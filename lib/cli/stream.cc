@@ -44,9 +44,7 @@ Stdin FromFd(int fd, bool is_tty) {
                  absl::StatusOr<std::string> text =
                      fs::ReadAll(fd, "<stdin>", kMaxStreamBytes);
                  if (absl::IsOutOfRange(text.status())) {
-                   return absl::InvalidArgumentError(
-                       absl::StrCat("<stdin>: record stream larger than ",
-                                    kMaxStreamBytes >> 20, " MiB: split it"));
+                   return StreamTooLarge("<stdin>");
                  }
                  return text;
                },
@@ -57,18 +55,30 @@ Stdin FromText(std::string text) {
   return Stdin{.read = [text] { return absl::StatusOr<std::string>(text); }};
 }
 
-absl::StatusOr<Records> ReadStream(const Stdin& in) {
-  if (!in.read) return absl::InternalError("no stdin reader");
-  ASSIGN_OR_RETURN(std::string text, in.read());
+absl::Status StreamTooLarge(absl::string_view name) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(name, ": record stream larger than ", kMaxStreamBytes >> 20,
+                   " MiB: split it"));
+}
+
+absl::StatusOr<Records> ParseStreamText(absl::string_view text,
+                                        absl::string_view name) {
   // Counted before parsing: an empty record costs hundreds of bytes once
   // built, so 64 MiB of `vm {}` would take gigabytes.
   if (record::CountTopLevelMessages(text, kMaxStreamRecords) >
       kMaxStreamRecords) {
     return absl::InvalidArgumentError(
-        absl::StrCat(in.name, ": more than ", kMaxStreamRecords,
+        absl::StrCat(name, ": more than ", kMaxStreamRecords,
                      " records in one stream: split it"));
   }
-  return record::ParseRecords(text, in.name);
+  return record::ParseRecords(text, name);
+}
+
+absl::StatusOr<Records> ReadStream(const Stdin& in) {
+  if (in.records) return in.records();
+  if (!in.read) return absl::InternalError("no stdin reader");
+  ASSIGN_OR_RETURN(std::string text, in.read());
+  return ParseStreamText(text, in.name);
 }
 
 absl::StatusOr<std::vector<std::string>> RefsOrStream(

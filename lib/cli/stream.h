@@ -22,6 +22,9 @@ struct Stdin {
   std::function<absl::StatusOr<std::string>()> read;
   bool is_tty = false;
   std::string name = "<stdin>";  // in parse errors
+  // When set, ReadStream returns what it returns instead of parsing `read`'s
+  // text in this process (confined_stream.h parses in a confined child).
+  std::function<absl::StatusOr<Records>()> records = nullptr;
 };
 
 // A record stream is read whole before it is parsed (parsing needs ~4
@@ -47,8 +50,17 @@ absl::StatusOr<bool> WantsStream(absl::string_view verb,
 
 // Reads and parses the whole stream (errors "<stdin>:LINE:COL: ..." with the
 // line and a caret: InvalidArgument); more than kMaxStreamRecords records is
-// InvalidArgument before any is parsed.
+// InvalidArgument before any is parsed. Returns `in.records()` instead when
+// set.
 absl::StatusOr<Records> ReadStream(const Stdin& in);
+
+// What ReadStream does with the text it read: the record count cap, then
+// ParseRecords (the confined parser runs the same, confined_stream.h).
+absl::StatusOr<Records> ParseStreamText(absl::string_view text,
+                                        absl::string_view name);
+
+// InvalidArgument "<name>: record stream larger than 64 MiB: split it".
+absl::Status StreamTooLarge(absl::string_view name);
 
 // The VMs a verb acts on: `args`, or the id (else name) of each vm record of
 // the stream. UsageStatus "<verb> needs VM refs or a record stream" when

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -219,6 +220,17 @@ std::vector<Rule> ProcessInspect() {
   };
 }
 
+std::vector<Rule> StopProcesses() {
+  return {
+      {SCMP_SYS(pidfd_send_signal),
+       {IntEq(1, SIGTERM)},
+       "ask a process held by a pidfd to exit (an orphan CH)"},
+      {SCMP_SYS(pidfd_send_signal),
+       {IntEq(1, SIGKILL)},
+       "kill a process held by a pidfd that ignored SIGTERM"},
+  };
+}
+
 std::vector<Rule> Spawn() {
   return {
       {SCMP_SYS(clone), {}, "fork / posix_spawn"},
@@ -289,6 +301,8 @@ std::vector<Rule> GroupRules(Group group, pid_t self) {
       return UnixConnect();
     case Group::kProcessInspect:
       return ProcessInspect();
+    case Group::kStopProcesses:
+      return StopProcesses();
     case Group::kSpawn:
       return Spawn();
     case Group::kSignals:
@@ -335,6 +349,8 @@ absl::string_view GroupName(Group group) {
       return "unix-connect";
     case Group::kProcessInspect:
       return "process-inspect";
+    case Group::kStopProcesses:
+      return "stop-processes";
     case Group::kSpawn:
       return "spawn";
     case Group::kSignals:

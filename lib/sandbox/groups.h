@@ -43,6 +43,9 @@ enum class Group {
   // Looking at other processes without touching them: pidfd_open, polling a
   // pidfd, signal 0 through a pidfd.
   kProcessInspect,
+  // Stopping another process held by a pidfd: SIGTERM or SIGKILL through
+  // pidfd_send_signal (never kill(2) by pid, never other signals).
+  kStopProcesses,
   // Starting programs: clone, execve, wait. Filters survive execve, so a
   // program that runs CH, mkfs or qemu-img must not be sandboxed before it.
   kSpawn,

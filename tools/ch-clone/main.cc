@@ -66,6 +66,16 @@ checked first, then the VM is stopped and its disk set aside until the
 restored VM runs; on failure the previous disk is put back and the VM is left
 stopped. Exit: 0 ok, 1 failed, 2 usage error.
 
+Seccomp: an archive (FILE or -) is parsed in a child process under an
+allow-list (lib/sandbox; x86_64), as by ch-snapshot import: it may read the
+archive, create new files in the clone's private staging dir
+(O_CREAT|O_EXCL|O_NOFOLLOW on that dir's fd), write, resize, sync and
+remove them, and report to its parent; anything else kills it with SIGSYS
+and the clone fails, leaving nothing. ch-clone itself runs CH (and qemu-img
+for cloud images) and a filter survives execve, so the rest of it is not
+confined. --no-seccomp (or CHTOOLS_NO_SECCOMP=1, or no_seccomp: true in the
+config file) parses in process, for debugging.
+
 Examples:
   ch-clone base-snap --name web-2 --nic tap=tap0,netns=web2 | ch-console - --timeout 5s
   ch-snapshot save web -o - | ssh b ch-clone - --nic tap=tap0,netns=web2

@@ -34,6 +34,7 @@
 #include "lib/index/index.h"
 #include "lib/snapshot/store.h"
 #include "tools/ch-gc/ch_gc.h"
+#include "tools/ch-gc/policy.h"
 
 ABSL_FLAG(bool, dry_run, false, "gc: print the plan, remove nothing.");
 ABSL_FLAG(std::string, grace, "",
@@ -71,12 +72,14 @@ Examples:
   ch-gc --dry-run --format=table     what would go, and why
   ch-gc --grace=1h                   collect, keeping the last hour's leftovers
   ch-gc pins | sort > pinned.txt
+
 )";
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::vector<std::string> args = chtools::InitTool(kUsage, argc, argv);
+  std::vector<std::string> args =
+      chtools::InitTool(absl::StrCat(kUsage, ch_gc::kPolicyHelp), argc, argv);
   const bool pins = !args.empty() && args[0] == "pins";
   if (!args.empty() && !pins) {
     return chtools::UsageError(
@@ -120,6 +123,13 @@ int main(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<chtools::snapshot::Store>> store =
       chtools::snapshot::Store::Open(config->root_dir());
   if (!store.ok()) return chtools::ExitCode(store.status());
+  // Set up: from here on records, run dirs and /proc are read. ch-gc never
+  // starts a program, so the whole process is confined.
+  if (!config->no_seccomp()) {
+    if (absl::Status s = ch_gc::BuildPolicy().Apply(); !s.ok()) {
+      return chtools::ExitCode(s);
+    }
+  }
 
   chtools::cli::Batch batch;
   chtools::cli::Sink out(STDOUT_FILENO);

@@ -28,6 +28,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "lib/base/interrupt.h"
+#include "lib/cli/confined_stream.h"
 #include "lib/cli/output.h"
 #include "lib/cli/repeated.h"
 #include "lib/cli/stream.h"
@@ -79,6 +80,15 @@ acted on are written to stdout; errors, one per VM, to stderr. A NIC
 without mac= gets a random locally administered MAC. SIGINT/SIGTERM during
 create roll the VM back. Exit: 0 ok, 1 some VM failed (or a malformed
 record stream), 2 usage error, 128+N when signal N interrupted create.
+
+Seccomp: ch-launch runs CH, mkfs.ext4 and qemu-img, and a filter survives
+execve, so it does not confine itself: the record stream on stdin is read
+and parsed in a child process under an allow-list (lib/sandbox; x86_64)
+that may only read stdin and write the parsed records to its parent
+(basic-process, read-write: no opening files, sockets, exec or signals to
+others); anything else kills the child with SIGSYS, ch-launch reports it
+and does nothing (exit 1). --no-seccomp (or CHTOOLS_NO_SECCOMP=1, or
+no_seccomp: true in the config file) parses in process, for debugging.
 
 Example:
   ch-launch create --name web --kernel vmlinuz --initrd initrd.img \
@@ -165,8 +175,13 @@ int main(int argc, char** argv) {
   env.config = *config;
   env.host = chtools::vm::ReadHostFacts();
   env.index = index->get();
+  // Set up: from here on the record stream (untrusted) is read, parsed in a
+  // confined child unless the settings say no_seccomp.
+  const bool stdin_is_tty = ::isatty(STDIN_FILENO) == 1;
   chtools::cli::Stdin in =
-      chtools::cli::FromFd(STDIN_FILENO, ::isatty(STDIN_FILENO) == 1);
+      config->no_seccomp()
+          ? chtools::cli::FromFd(STDIN_FILENO, stdin_is_tty)
+          : chtools::cli::ConfinedFromFd(STDIN_FILENO, stdin_is_tty);
   absl::StatusOr<chtools::cli::Batch> batch = ch_launch::Run(env, o, in);
   if (!batch.ok()) return chtools::ExitCode(batch.status());
   chtools::cli::Sink out(STDOUT_FILENO);
