@@ -23,6 +23,10 @@ before=$(world)
 VM_REFS=("$INDEX get" "$INDEX rm" "$LAUNCH start" "$LAUNCH stop" "$LAUNCH rm" "$LAUNCH debug" "$SNAP save")
 VM_WRITERS=("$INDEX put" "$LAUNCH create")
 SNAP_REFS=("$SNAP get" "$SNAP rm")
+# ch-launch parses its stream in a confined child that hands the records back
+# in binary, which cannot carry invalid UTF-8: it refuses that at parse time.
+LAUNCH_REFS=("$LAUNCH start" "$LAUNCH stop" "$LAUNCH rm" "$LAUNCH debug")
+OTHER_VM_REFS=("$INDEX get" "$INDEX rm" "$SNAP save")
 ALL=("${VM_REFS[@]}" "${VM_WRITERS[@]}" "${SNAP_REFS[@]}")
 
 
@@ -109,7 +113,11 @@ feed "$IN/terminal-escape.whole" "config.name: " "is invalid"
 feed "$IN/path-id.whole" "id: " "16 lowercase hex"
 tools=VM_REFS
 feed "$IN/huge-name.ref" '<stdin>: vm[0].config.name: "aaaa' '..." (33554432 bytes) is not a valid name'
+tools=OTHER_VM_REFS
 feed "$IN/bad-utf8.ref" '<stdin>: vm[0].config.name: "w\xff\xfeb" (4 bytes) is not a valid name'
+tools=LAUNCH_REFS
+feed "$IN/bad-utf8.ref" '<stdin>: vm[0].config.name: is not valid UTF-8 (byte 1)'
+tools=VM_REFS
 feed "$IN/escaped-nul.ref" '<stdin>: vm[0].config.name: "a\x00b" (3 bytes) is not a valid name'
 feed "$IN/terminal-escape.ref" '<stdin>: vm[0].config.name: "x\x1b]2;pwned\x07\x1b[2J"'
 feed "$IN/path-id.ref" '<stdin>: vm[0].id: "../../../etc/x" (14 bytes) is not an id'
