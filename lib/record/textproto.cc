@@ -69,19 +69,30 @@ struct Position {
   int column;
 };
 
+// A tokenizer over `text` set up as TextFormat::Parser sets up its own
+// (# comments, numbers followed by letters, multi-line strings), errors
+// ignored: used to find positions in text the parser has judged.
+struct TextTokenizer {
+  explicit TextTokenizer(absl::string_view text)
+      : input(text.data(), static_cast<int>(text.size())),
+        tokenizer(&input, &ignore) {
+    tokenizer.set_comment_style(
+        google::protobuf::io::Tokenizer::SH_COMMENT_STYLE);
+    tokenizer.set_require_space_after_number(false);
+    tokenizer.set_allow_multiline_strings(true);
+  }
+  google::protobuf::io::ArrayInputStream input;
+  IgnoreErrors ignore;
+  google::protobuf::io::Tokenizer tokenizer;
+};
+
 // TextFormat::Parser reports most errors at the token *after* the offending
 // one (it has already consumed the field name or value when it notices), so
 // "no field named \"colour\"" would point at the ':' after colour. When the
 // message quotes the token before the reported one, point at that token.
 Position OffendingToken(absl::string_view text, const FirstErrorCollector& e) {
-  google::protobuf::io::ArrayInputStream input(text.data(),
-                                               static_cast<int>(text.size()));
-  IgnoreErrors ignore;
-  google::protobuf::io::Tokenizer tokenizer(&input, &ignore);
-  tokenizer.set_comment_style(
-      google::protobuf::io::Tokenizer::SH_COMMENT_STYLE);
-  tokenizer.set_require_space_after_number(false);
-  tokenizer.set_allow_multiline_strings(true);
+  TextTokenizer tok(text);
+  google::protobuf::io::Tokenizer& tokenizer = tok.tokenizer;
   auto quoted = [&](const std::string& token) {
     return absl::StrContains(e.message(), absl::StrCat("\"", token, "\"")) ||
            absl::StrContains(e.message(), absl::StrCat("(", token, ")"));
@@ -202,14 +213,8 @@ size_t CountTopLevelMessages(absl::string_view text, size_t limit) {
   if (text.size() > static_cast<size_t>(std::numeric_limits<int>::max())) {
     return limit + 1;
   }
-  google::protobuf::io::ArrayInputStream input(text.data(),
-                                               static_cast<int>(text.size()));
-  IgnoreErrors ignore;
-  google::protobuf::io::Tokenizer tokenizer(&input, &ignore);
-  tokenizer.set_comment_style(
-      google::protobuf::io::Tokenizer::SH_COMMENT_STYLE);
-  tokenizer.set_require_space_after_number(false);
-  tokenizer.set_allow_multiline_strings(true);
+  TextTokenizer tok(text);
+  google::protobuf::io::Tokenizer& tokenizer = tok.tokenizer;
   size_t count = 0;
   int depth = 0;  // of messages; list brackets do not count
   while (count <= limit && tokenizer.Next()) {
