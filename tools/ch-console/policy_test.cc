@@ -16,25 +16,17 @@
 #include <functional>
 
 #include "gtest/gtest.h"
+#include "lib/sandbox/policy_testing.h"
 
 namespace ch_console {
 namespace {
 
-// The wait status of a child that applies BuildPolicy(), then runs `fn` and
-// exits 0 if it returned true, 1 if not.
-int RunUnder(const std::function<bool()>& fn) {
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    if (!BuildPolicy().Apply().ok()) ::_exit(2);
-    ::_exit(fn() ? 0 : 1);
-  }
-  int status = 0;
-  EXPECT_EQ(::waitpid(pid, &status, 0), pid);
-  return status;
-}
+using ::chtools::sandbox::testing::KilledBySigsys;
 
-bool KilledBySigsys(int status) {
-  return WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS;
+// The wait status of a child that applies BuildPolicy(), then runs `fn`
+// (lib/sandbox/policy_testing.h).
+int RunUnder(const std::function<bool()>& fn) {
+  return ::chtools::sandbox::testing::RunUnderPolicy(BuildPolicy(), fn);
 }
 
 TEST(ChConsolePolicyTest, SessionCallsWork) {
