@@ -47,6 +47,7 @@ std::vector<Rule> SanitizerRuntimeRules() {
   return {
       {SCMP_SYS(pipe2), {}, "sanitizer: probes memory through a pipe"},
       {SCMP_SYS(pipe), {}, "sanitizer: probes memory through a pipe"},
+      {SCMP_SYS(sigaltstack), {}, "sanitizer: drops its signal stack at exit"},
   };
 }
 
