@@ -208,11 +208,11 @@ std::string MakeSource(World& w, const std::string& name,
                        const std::string& memory, bool start) {
   const std::string tap = absl::StrCat("tap", w.src_taps++);
   Run({"ip", "-n", w.src_ns, "tuntap", "add", tap, "mode", "tap"});
-  const std::string out = Run(
-      {w.p.launch, "create", "--name", name, "--cpu", "1", "--memory", memory,
-       "--kernel", w.p.img + "/vmlinuz", "--initrd", w.p.img + "/initrd.img",
-       "--layer", w.p.img + "/layer0.erofs", "--nic",
-       absl::StrCat("tap=", tap, ",netns=", w.src_ns)});
+  const std::string out =
+      Run({w.p.launch, "create", "--name", name, "--cpu", "1", "--memory",
+           memory, "--kernel", w.p.img + "/vmlinuz", "--initrd",
+           w.p.img + "/initrd.img", "--layer", w.p.img + "/layer0.erofs",
+           "--nic", absl::StrCat("tap=", tap, ",netns=", w.src_ns)});
   if (start) Run({w.p.launch, "start", name});
   return out;
 }
@@ -436,8 +436,8 @@ void StormTable(World& w, const std::string& snap_id, int runs) {
     t0 = absl::Now();
     auto child = chtools::process::Spawn(s);
     if (!child.ok()) Die(std::string(child.status().message()));
-    absl::Status ws =
-        chtools::chapi::WaitForApiSocket(sock, child->pidfd(), absl::Seconds(10));
+    absl::Status ws = chtools::chapi::WaitForApiSocket(sock, child->pidfd(),
+                                                       absl::Seconds(10));
     spawn_ms.push_back(Ms(absl::Now() - t0));
     if (!ws.ok()) Die(std::string(ws.message()));
     (void)child->Signal(SIGKILL);
@@ -462,8 +462,8 @@ void StormTable(World& w, const std::string& snap_id, int runs) {
               "all done");
   auto row = [](const char* label, const Series& s,
                 const std::vector<double>& span) {
-    std::printf("   %-26s %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %10.1f\n",
-                label, Pct(s.wall, 50), Pct(s.wall, 95), Pct(s.restore, 50),
+    std::printf("   %-26s %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %10.1f\n", label,
+                Pct(s.wall, 50), Pct(s.wall, 95), Pct(s.restore, 50),
                 Pct(s.restore, 95), Pct(s.over, 50), Pct(s.over, 95),
                 Median(span));
   };
@@ -520,11 +520,12 @@ void SizeTable(World& w, const std::string& snap512, const std::string& snap4g,
                 Median(row.s.over), disk / kMiB, Median(row.cow) / kMiB,
                 100.0 * disk / static_cast<double>(row.ram));
   }
-  std::printf("   ratio 4 GiB / 512 MiB: wall %.2f, restore %.2f, overhead "
-              "%.2f\n\n",
-              Median(rows[1].s.wall) / Median(rows[0].s.wall),
-              Median(rows[1].s.restore) / Median(rows[0].s.restore),
-              Median(rows[1].s.over) / Median(rows[0].s.over));
+  std::printf(
+      "   ratio 4 GiB / 512 MiB: wall %.2f, restore %.2f, overhead "
+      "%.2f\n\n",
+      Median(rows[1].s.wall) / Median(rows[0].s.wall),
+      Median(rows[1].s.restore) / Median(rows[0].s.restore),
+      Median(rows[1].s.over) / Median(rows[0].s.over));
   std::fflush(stdout);
 }
 
@@ -536,10 +537,9 @@ void StreamTable(World& w, const std::string& archive, int runs) {
   const std::string names = "config.json state.json memory-ranges cow.raw";
   for (int r = 0; r < runs; ++r) {
     absl::Time t0 = absl::Now();
-    const std::string out =
-        Run({w.p.clone, archive, "--nic",
-             absl::StrCat("tap=tap0,netns=", w.clone_ns)},
-            absl::Minutes(10));
+    const std::string out = Run({w.p.clone, archive, "--nic",
+                                 absl::StrCat("tap=tap0,netns=", w.clone_ns)},
+                                absl::Minutes(10));
     clone_ms.push_back(Ms(absl::Now() - t0));
     Remove(w, {Field(out, "id")});
 
