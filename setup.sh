@@ -13,6 +13,8 @@ packages=(
   # tools the programs and their tests run
   e2fsprogs qemu-utils dosfstools mtools xfsprogs iproute2 util-linux
   procps coreutils python3 libarchive-tools tar
+  # hostile:config_json_test counts the seccomp filters ch-clone loads
+  strace
   # the guest-side readers of the NoCloud files, for lib/launch's
   # cidata_cloudinit_test (installing them starts no service)
   cloud-init netplan.io

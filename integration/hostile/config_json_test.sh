@@ -4,7 +4,9 @@
 # dir, enormous numbers, wrong types, duplicate keys, deep nesting, invalid
 # JSON and UTF-8, a huge file. ch-clone, from the store and from an archive
 # stream, refuses each with exit 1 naming config.json and the field, and
-# leaves nothing: no record, dir, CH or process; the other VM untouched.
+# leaves nothing: no record, dir, CH or process; the other VM untouched. The
+# JSON is parsed in confined children: the same errors as with --no-seccomp,
+# and strace sees the filters loaded.
 source "$(dirname "$0")/lib.sh"
 make_direct_files
 export CHSIM_SPARSE_MEMORY_RANGES=1
@@ -73,6 +75,12 @@ hostile() {  # hostile WHAT WANT...: ch-clone s is refused, nothing changes
   refused "$what" "config.json" "$@"
   clean_stderr "$what"
   unchanged "$what"
+  # The JSON is parsed in a confined child (lib/vm/snapshot_json.h): the
+  # same refusal, byte for byte, as when parsed in process.
+  local c_rc=$rc c_err=$err
+  run "$CLONE" --no-seccomp s --name x
+  [[ $rc == "$c_rc" && $err == "$c_err" ]] || die "$what: differs with --no-seccomp: $err (confined: $c_err)"
+  unchanged "$what (--no-seccomp)"
 }
 
 with 'j["payload"].__setitem__("kernel", "/etc/shadow")'
@@ -129,8 +137,22 @@ for case in kernel nesting; do
   unchanged "stream: $case"
 done
 
-# The untouched snapshot still clones.
+# The untouched snapshot still clones. Its JSON is read and rewritten in two
+# children that each load a seccomp filter (strace counts them; -b execve
+# stops following at CH's exec); none with --no-seccomp; from an archive
+# stream, one more for the archive reader.
 rm -rf "$S"; cp -a "$T/s.orig" "$S"
-run "$CLONE" s --name x; [[ $rc == 0 && $(field state) == RUNNING ]] || die "clone of the original"
+rm -f "$T/s.tar"; "$SNAP" export s -o "$T/s.tar" || die "export of the original"
+# filters: how many filters were loaded (libseccomp's probes fail first).
+filters() { grep -c 'seccomp(SECCOMP_SET_MODE_FILTER, .*filter=.*) = 0$' "$T/strace"; }
+traced() { run strace -f -b execve -qq -e trace=seccomp -e signal=none -o "$T/strace" "$@"; }
+traced "$CLONE" s --name x; [[ $rc == 0 && $(field state) == RUNNING ]] || die "clone of the original"
+[[ $(filters) == 2 ]] || die "store clone: $(filters) seccomp filters loaded, want 2: $(cat "$T/strace")"
+run "$LAUNCH" rm --force x; [[ $rc == 0 ]] || die "rm x"
+traced "$CLONE" --no-seccomp s --name x; [[ $rc == 0 ]] || die "clone --no-seccomp"
+[[ $(filters) == 0 ]] || die "--no-seccomp: $(filters) seccomp filters loaded"
+run "$LAUNCH" rm --force x; [[ $rc == 0 ]] || die "rm x"
+traced "$CLONE" - --name x <"$T/s.tar"; [[ $rc == 0 ]] || die "stream clone: $err"
+[[ $(filters) == 3 ]] || die "stream clone: $(filters) seccomp filters loaded, want 3"
 run "$LAUNCH" rm --force x; [[ $rc == 0 ]] || die "rm x"
 echo PASS

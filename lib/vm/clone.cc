@@ -17,7 +17,6 @@
 #include "absl/strings/str_format.h"
 #include "lib/archive/confined_reader.h"
 #include "lib/archive/manifest.h"
-#include "lib/archive/ram_size.h"
 #include "lib/archive/reader.h"
 #include "lib/base/errno.h"
 #include "lib/base/interrupt.h"
@@ -42,6 +41,7 @@
 #include "lib/vm/lifecycle.h"
 #include "lib/vm/op_lock.h"
 #include "lib/vm/paths.h"
+#include "lib/vm/snapshot_json.h"
 #include "lib/vm/tap.h"
 #include "lib/vm/trust.h"
 #include "nlohmann/json.hpp"
@@ -87,12 +87,10 @@ bool HasFile(const Snapshot& s, absl::string_view name) {
 }
 
 // The snapshot's files as they are found in `dirfd`: each listed file a
-// regular file of the listed size, memory-ranges as long as state.json's RAM
-// (CH v51 never finishes restoring from a shorter one, docs/ch-v51.md §4.5).
-// Sizes only: hashing GBs at every clone would be the clone's whole cost
-// (the store hashed them at capture; the archive reader at import/clone).
-absl::Status CheckFiles(const Snapshot& s, int dirfd,
-                        absl::string_view state_text) {
+// regular file of the listed size. Sizes only: hashing GBs at every clone
+// would be the clone's whole cost (the store hashed them at capture; the
+// archive reader at import/clone).
+absl::Status CheckFiles(const Snapshot& s, int dirfd) {
   for (const SnapshotFile& f : s.files()) {
     struct stat st;
     if (::fstatat(dirfd, f.name().c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
@@ -108,7 +106,12 @@ absl::Status CheckFiles(const Snapshot& s, int dirfd,
                        " bytes, the snapshot's record says ", f.size_bytes()));
     }
   }
-  ASSIGN_OR_RETURN(uint64_t ram, archive::RamBytesFromState(state_text));
+  return absl::OkStatus();
+}
+
+// memory-ranges as long as the RAM state.json describes (CH v51 never
+// finishes restoring from a shorter one, docs/ch-v51.md §4.5).
+absl::Status CheckRam(const Snapshot& s, uint64_t ram) {
   uint64_t have = 0;
   for (const SnapshotFile& f : s.files()) {
     if (f.name() == kMemoryRanges) have = f.size_bytes();
@@ -286,9 +289,29 @@ struct SnapshotFiles {
   ChConfig config;
 };
 
+// Where config.json and state.json are parsed and rewritten: in a confined
+// child (snapshot_json.h) unless the settings say no_seccomp.
+JsonSandbox JsonWhere(const Env& env) {
+  return env.config.no_seccomp() ? JsonSandbox::kInProcess
+                                 : JsonSandbox::kConfined;
+}
+
+// The checks every snapshot's files pass, wherever they are: sizes, then
+// both JSON files parsed (confined), then memory-ranges against the RAM.
+absl::Status ReadAndCheck(SnapshotFiles& f, JsonSandbox where) {
+  RETURN_IF_ERROR(CheckFiles(f.record, f.dirfd.get()));
+  ASSIGN_OR_RETURN(
+      SnapshotJson json,
+      ReadSnapshotJson(f.config_text, kConfigJson, f.state_text, where));
+  RETURN_IF_ERROR(CheckRam(f.record, json.ram_bytes));
+  f.config = std::move(json.config);
+  return absl::OkStatus();
+}
+
 // Reads and checks a published snapshot in the store.
 absl::StatusOr<SnapshotFiles> FromStore(const snapshot::Store& store,
-                                        absl::string_view id) {
+                                        absl::string_view id,
+                                        JsonSandbox where) {
   SnapshotFiles f;
   ASSIGN_OR_RETURN(f.record, store.Get(id));
   RETURN_IF_ERROR(record::ValidateSnapshot(f.record, "snapshot"));
@@ -300,8 +323,7 @@ absl::StatusOr<SnapshotFiles> FromStore(const snapshot::Store& store,
                    ReadAt(f.dirfd.get(), kConfigJson, limits.max_json_bytes));
   ASSIGN_OR_RETURN(f.state_text,
                    ReadAt(f.dirfd.get(), kStateJson, limits.max_json_bytes));
-  RETURN_IF_ERROR(CheckFiles(f.record, f.dirfd.get(), f.state_text));
-  ASSIGN_OR_RETURN(f.config, ParseChConfig(f.config_text, kConfigJson));
+  RETURN_IF_ERROR(ReadAndCheck(f, where));
   return f;
 }
 
@@ -327,8 +349,7 @@ absl::StatusOr<SnapshotFiles> FromArchive(const Env& env,
                    ReadAt(f.dirfd.get(), kConfigJson, limits.max_json_bytes));
   ASSIGN_OR_RETURN(f.state_text,
                    ReadAt(f.dirfd.get(), kStateJson, limits.max_json_bytes));
-  RETURN_IF_ERROR(CheckFiles(f.record, f.dirfd.get(), f.state_text));
-  ASSIGN_OR_RETURN(f.config, ParseChConfig(f.config_text, kConfigJson));
+  RETURN_IF_ERROR(ReadAndCheck(f, JsonWhere(env)));
   return f;
 }
 
@@ -421,13 +442,10 @@ absl::StatusOr<DiskPlan> PlanDisks(const SnapshotFiles& f, const VmPaths& p,
 
 // config.json and state.json for the VM of `p`, its disks per `disks`, the
 // snapshot's NICs on `taps`.
-struct Rewritten {
-  std::string config_json, state_json;
-};
 
-absl::StatusOr<Rewritten> Rewrite(const SnapshotFiles& f, const DiskPlan& disks,
-                                  const VmPaths& p,
-                                  const std::vector<std::string>& taps) {
+absl::StatusOr<RewrittenJson> Rewrite(const Env& env, const SnapshotFiles& f,
+                                      const DiskPlan& disks, const VmPaths& p,
+                                      const std::vector<std::string>& taps) {
   ConfigRewrite rw;
   rw.run_dir = p.run_dir;
   rw.disk_paths = disks.paths;
@@ -435,18 +453,15 @@ absl::StatusOr<Rewritten> Rewrite(const SnapshotFiles& f, const DiskPlan& disks,
   rw.direct_boot = f.record.direct_boot();
   rw.console_socket = p.console_socket;
   rw.allowed_ro_files = disks.ro_files;
-  Rewritten out;
-  ASSIGN_OR_RETURN(out.config_json,
-                   RewriteChConfig(f.config_text, kConfigJson, rw));
   std::map<std::string, std::string> moved;
   for (size_t i = 0; i < f.config.disks.size(); ++i) {
     if (f.config.disks[i].path != disks.paths[i]) {
       moved[f.config.disks[i].path] = disks.paths[i];
     }
   }
-  ASSIGN_OR_RETURN(out.state_json,
-                   RewriteChState(f.state_text, kStateJson, moved));
-  return out;
+  return RewriteSnapshotJson(
+      f.config_text, kConfigJson, f.state_text, kStateJson, rw, moved,
+      archive::ReadLimits().max_json_bytes, JsonWhere(env));
 }
 
 // What follows vm.restore: the NICs swapped (parked ones removed, the VM's
@@ -566,7 +581,7 @@ absl::StatusOr<Vm> CloneVm(const Env& env, const SnapshotSource& src,
     made_run = true;
     ASSIGN_OR_RETURN(f, FromArchive(env, src, p.run_dir));
   } else {
-    ASSIGN_OR_RETURN(f, FromStore(*src.store, src.id));
+    ASSIGN_OR_RETURN(f, FromStore(*src.store, src.id, JsonWhere(env)));
   }
   RETURN_IF_ERROR(InterruptStatus("clone"));
   const Snapshot& snap = f.record;
@@ -655,7 +670,7 @@ absl::StatusOr<Vm> CloneVm(const Env& env, const SnapshotSource& src,
   for (size_t i = 0; i < f.config.nics.size(); ++i) {
     parking.push_back(absl::StrFormat("chp%s%x", id.substr(0, 8), i));
   }
-  ASSIGN_OR_RETURN(Rewritten files, Rewrite(f, disks, p, parking));
+  ASSIGN_OR_RETURN(RewrittenJson files, Rewrite(env, f, disks, p, parking));
 
   // Side effects from here on, each undone by `rollback`.
   Vm placeholder;
@@ -761,7 +776,7 @@ absl::StatusOr<Vm> RestoreVm(const Env& env, absl::string_view vm_id,
   if (src.archive_fd >= 0) {
     ASSIGN_OR_RETURN(f, FromArchive(env, src, staging));
   } else {
-    ASSIGN_OR_RETURN(f, FromStore(*src.store, src.id));
+    ASSIGN_OR_RETURN(f, FromStore(*src.store, src.id, JsonWhere(env)));
   }
   const Snapshot& snap = f.record;
   bool belongs = snap.source_vm_id() == vm.id();
@@ -810,7 +825,7 @@ absl::StatusOr<Vm> RestoreVm(const Env& env, absl::string_view vm_id,
 
   std::vector<std::string> taps;
   for (const NetworkConfig& n : vm.network()) taps.push_back(n.tap());
-  ASSIGN_OR_RETURN(Rewritten files, Rewrite(f, disks, p, taps));
+  ASSIGN_OR_RETURN(RewrittenJson files, Rewrite(env, f, disks, p, taps));
 
   // Staged: RAM, the disk, the two JSON files, all in the staging dir.
   ASSIGN_OR_RETURN(UniqueFd stage_fd, OpenDir(staging));

@@ -71,10 +71,13 @@ allow-list (lib/sandbox; x86_64), as by ch-snapshot import: it may read the
 archive, create new files in the clone's private staging dir
 (O_CREAT|O_EXCL|O_NOFOLLOW on that dir's fd), write, resize, sync and
 remove them, and report to its parent; anything else kills it with SIGSYS
-and the clone fails, leaving nothing. ch-clone itself runs CH (and qemu-img
-for cloud images) and a filter survives execve, so the rest of it is not
-confined. --no-seccomp (or CHTOOLS_NO_SECCOMP=1, or no_seccomp: true in the
-config file) parses in process, for debugging.
+and the clone fails, leaving nothing. The snapshot's config.json and
+state.json (from an archive or the store) are parsed and rewritten in two
+more children that may only use memory and write their answer to a pipe
+(lib/vm/snapshot_json.h). ch-clone itself runs CH (and qemu-img for cloud
+images) and a filter survives execve, so the rest of it is not confined.
+--no-seccomp (or CHTOOLS_NO_SECCOMP=1, or no_seccomp: true in the config
+file) parses in process, for debugging.
 
 Examples:
   ch-clone base-snap --name web-2 --nic tap=tap0,netns=web2 | ch-console - --timeout 5s
