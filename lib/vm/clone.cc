@@ -37,6 +37,7 @@
 #include "lib/record/validate.h"
 #include "lib/vm/boot_wait.h"
 #include "lib/vm/ch_config.h"
+#include "lib/vm/clone_source.h"
 #include "lib/vm/disks.h"
 #include "lib/vm/lifecycle.h"
 #include "lib/vm/op_lock.h"
@@ -55,74 +56,18 @@ using archive::kCowRaw;
 using archive::kMemoryRanges;
 using archive::kOverlayQcow2;
 using archive::kStateJson;
-
-std::string Basename(absl::string_view p) {
-  size_t s = p.rfind('/');
-  return std::string(s == absl::string_view::npos ? p : p.substr(s + 1));
-}
+using clone_internal::Basename;
+using clone_internal::CheckPayload;
+using clone_internal::DiskPlan;
+using clone_internal::FromArchive;
+using clone_internal::FromStore;
+using clone_internal::HasFile;
+using clone_internal::OpenDir;
+using clone_internal::PlanDisks;
+using clone_internal::Rewrite;
+using clone_internal::SnapshotFiles;
 
 std::string Now(const Env& env) { return record::FormatTime(env.now()); }
-
-absl::StatusOr<UniqueFd> OpenDir(const std::string& path) {
-  UniqueFd fd(
-      ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!fd.valid()) return ErrnoError(errno, "open", path);
-  return fd;
-}
-
-// A small file of a snapshot dir, opened without following symlinks.
-absl::StatusOr<std::string> ReadAt(int dirfd, absl::string_view name,
-                                   uint64_t limit) {
-  std::string n(name);
-  UniqueFd fd(::openat(dirfd, n.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-  if (!fd.valid()) return ErrnoError(errno, "open", n);
-  return fs::ReadAll(fd.get(), n, limit);
-}
-
-bool HasFile(const Snapshot& s, absl::string_view name) {
-  for (const SnapshotFile& f : s.files()) {
-    if (f.name() == name) return true;
-  }
-  return false;
-}
-
-// The snapshot's files as they are found in `dirfd`: each listed file a
-// regular file of the listed size. Sizes only: hashing GBs at every clone
-// would be the clone's whole cost (the store hashed them at capture; the
-// archive reader at import/clone).
-absl::Status CheckFiles(const Snapshot& s, int dirfd) {
-  for (const SnapshotFile& f : s.files()) {
-    struct stat st;
-    if (::fstatat(dirfd, f.name().c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-      return ErrnoError(errno, "stat", f.name());
-    }
-    if (!S_ISREG(st.st_mode)) {
-      return absl::DataLossError(
-          absl::StrCat(f.name(), ": not a regular file"));
-    }
-    if (st.st_size != f.size_bytes()) {
-      return absl::DataLossError(
-          absl::StrCat(f.name(), ": ", st.st_size,
-                       " bytes, the snapshot's record says ", f.size_bytes()));
-    }
-  }
-  return absl::OkStatus();
-}
-
-// memory-ranges as long as the RAM state.json describes (CH v51 never
-// finishes restoring from a shorter one, docs/ch-v51.md §4.5).
-absl::Status CheckRam(const Snapshot& s, uint64_t ram) {
-  uint64_t have = 0;
-  for (const SnapshotFile& f : s.files()) {
-    if (f.name() == kMemoryRanges) have = f.size_bytes();
-  }
-  if (have != ram) {
-    return absl::DataLossError(absl::StrCat(
-        "memory-ranges: ", have, " bytes, but state.json describes ", ram,
-        " bytes of RAM (Cloud Hypervisor would never finish restoring)"));
-  }
-  return absl::OkStatus();
-}
 
 // Puts `name` of `src_dirfd` into `dst_dirfd` as `dst_name`: a hard link
 // when `link` (memory-ranges: CH only reads it, and nothing of chtools ever
@@ -280,190 +225,6 @@ nlohmann::json NicJson(const NetworkConfig& n) {
   return j;
 }
 
-// What the snapshot's files are, wherever they are.
-struct SnapshotFiles {
-  Snapshot record;
-  UniqueFd dirfd;   // the store's dir, or the staging dir
-  std::string dir;  // its path (source_url of vm.restore when staged)
-  std::string config_text, state_text;
-  ChConfig config;
-};
-
-// Where config.json and state.json are parsed and rewritten: in a confined
-// child (snapshot_json.h) unless the settings say no_seccomp.
-JsonSandbox JsonWhere(const Env& env) {
-  return env.config.no_seccomp() ? JsonSandbox::kInProcess
-                                 : JsonSandbox::kConfined;
-}
-
-// The checks every snapshot's files pass, wherever they are: sizes, then
-// both JSON files parsed (confined), then memory-ranges against the RAM.
-absl::Status ReadAndCheck(SnapshotFiles& f, JsonSandbox where) {
-  RETURN_IF_ERROR(CheckFiles(f.record, f.dirfd.get()));
-  ASSIGN_OR_RETURN(
-      SnapshotJson json,
-      ReadSnapshotJson(f.config_text, kConfigJson, f.state_text, where));
-  RETURN_IF_ERROR(CheckRam(f.record, json.ram_bytes));
-  f.config = std::move(json.config);
-  return absl::OkStatus();
-}
-
-// Reads and checks a published snapshot in the store.
-absl::StatusOr<SnapshotFiles> FromStore(const snapshot::Store& store,
-                                        absl::string_view id,
-                                        JsonSandbox where) {
-  SnapshotFiles f;
-  ASSIGN_OR_RETURN(f.record, store.Get(id));
-  RETURN_IF_ERROR(record::ValidateSnapshot(f.record, "snapshot"));
-  archive::ReadLimits limits;
-  RETURN_IF_ERROR(archive::CheckManifest(f.record, limits));
-  f.dir = store.DirOf(f.record.id());
-  ASSIGN_OR_RETURN(f.dirfd, OpenDir(f.dir));
-  ASSIGN_OR_RETURN(f.config_text,
-                   ReadAt(f.dirfd.get(), kConfigJson, limits.max_json_bytes));
-  ASSIGN_OR_RETURN(f.state_text,
-                   ReadAt(f.dirfd.get(), kStateJson, limits.max_json_bytes));
-  RETURN_IF_ERROR(ReadAndCheck(f, where));
-  return f;
-}
-
-// Extracts an archive into `dir` (made by the caller, private) and reads it.
-absl::StatusOr<SnapshotFiles> FromArchive(const Env& env,
-                                          const SnapshotSource& src,
-                                          const std::string& dir) {
-  SnapshotFiles f;
-  f.dir = dir;
-  ASSIGN_OR_RETURN(f.dirfd, OpenDir(dir));
-  archive::ReadLimits limits;
-  // The archive is parsed in a child confined by seccomp (lib/sandbox) unless
-  // the settings say no_seccomp; `dir` is fresh and private, and removed by
-  // the caller on failure, as the confined reader needs.
-  ASSIGN_OR_RETURN(
-      f.record,
-      env.config.no_seccomp()
-          ? archive::ExtractSnapshotArchive(src.archive_fd, src.archive_name,
-                                            f.dirfd.get(), limits)
-          : archive::ExtractSnapshotArchiveConfined(
-                src.archive_fd, src.archive_name, f.dirfd.get(), limits));
-  ASSIGN_OR_RETURN(f.config_text,
-                   ReadAt(f.dirfd.get(), kConfigJson, limits.max_json_bytes));
-  ASSIGN_OR_RETURN(f.state_text,
-                   ReadAt(f.dirfd.get(), kStateJson, limits.max_json_bytes));
-  RETURN_IF_ERROR(ReadAndCheck(f, JsonWhere(env)));
-  return f;
-}
-
-// The boot files config.json names must be the snapshot record's.
-absl::Status CheckPayload(const SnapshotFiles& f) {
-  const BootConfig& b = f.record.boot();
-  struct {
-    const char* field;
-    const std::string& got;
-    const std::string& want;
-  } checks[] = {{"payload.kernel", f.config.kernel, b.kernel_path()},
-                {"payload.initramfs", f.config.initramfs, b.initrd_path()},
-                {"payload.firmware", f.config.firmware, b.firmware_path()}};
-  for (const auto& c : checks) {
-    if (c.got != c.want) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("config.json: ", c.field, ": \"", c.got,
-                       "\" is not the snapshot record's \"", c.want, "\""));
-    }
-  }
-  if (f.record.direct_boot() != !b.kernel_path().empty()) {
-    return absl::InvalidArgumentError(
-        "snapshot record: direct_boot disagrees with boot.kernel_path");
-  }
-  return absl::OkStatus();
-}
-
-// How each disk of config.json maps onto the target VM's files.
-struct DiskPlan {
-  std::vector<std::string> paths;      // config.json order
-  std::vector<StorageConfig> storage;  // the record's storage
-  std::string writable_file;           // cow.raw / overlay.qcow2
-  bool had_cidata = false;
-  std::set<std::string> ro_files;  // allowed read-only files
-};
-
-absl::StatusOr<DiskPlan> PlanDisks(const SnapshotFiles& f, const VmPaths& p,
-                                   const Env& env) {
-  DiskPlan plan;
-  const bool direct = f.record.direct_boot();
-  plan.writable_file = std::string(direct ? kCowRaw : kOverlayQcow2);
-  std::set<std::string> listed_ro;
-  for (const StorageConfig& s : f.record.storage()) {
-    if (s.ro()) listed_ro.insert(s.path());
-  }
-  int writable = 0;
-  for (size_t i = 0; i < f.config.disks.size(); ++i) {
-    const ChDisk& d = f.config.disks[i];
-    const std::string field = absl::StrCat("config.json: disks[", i, "]");
-    StorageConfig sc;
-    sc.set_ro(d.readonly);
-    sc.set_serial(d.serial);
-    if (!d.readonly) {
-      if (++writable > 1) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(field, ": a second writable disk"));
-      }
-      if (!HasFile(f.record, plan.writable_file)) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            field, ": the snapshot holds no ", plan.writable_file));
-      }
-      sc.set_path(direct ? p.cow_raw : p.overlay);
-    } else if (!direct && Basename(d.path) == kCidataImg) {
-      plan.had_cidata = true;
-      sc.set_path(p.cidata);
-    } else {
-      if (!f.record.storage().empty() && !listed_ro.contains(d.path)) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(field, ".path: \"", d.path,
-                         "\" is not a read-only disk of the snapshot's "
-                         "record"));
-      }
-      sc.set_path(d.path);
-      plan.ro_files.insert(d.path);
-    }
-    plan.paths.push_back(sc.path());
-    plan.storage.push_back(sc);
-  }
-  if (writable == 0) {
-    return absl::InvalidArgumentError("config.json: disks: no writable disk");
-  }
-  for (const std::string* b :
-       {&f.record.boot().kernel_path(), &f.record.boot().initrd_path(),
-        &f.record.boot().firmware_path()}) {
-    if (!b->empty()) plan.ro_files.insert(*b);
-  }
-  (void)env;
-  return plan;
-}
-
-// config.json and state.json for the VM of `p`, its disks per `disks`, the
-// snapshot's NICs on `taps`.
-
-absl::StatusOr<RewrittenJson> Rewrite(const Env& env, const SnapshotFiles& f,
-                                      const DiskPlan& disks, const VmPaths& p,
-                                      const std::vector<std::string>& taps) {
-  ConfigRewrite rw;
-  rw.run_dir = p.run_dir;
-  rw.disk_paths = disks.paths;
-  rw.taps = taps;
-  rw.direct_boot = f.record.direct_boot();
-  rw.console_socket = p.console_socket;
-  rw.allowed_ro_files = disks.ro_files;
-  std::map<std::string, std::string> moved;
-  for (size_t i = 0; i < f.config.disks.size(); ++i) {
-    if (f.config.disks[i].path != disks.paths[i]) {
-      moved[f.config.disks[i].path] = disks.paths[i];
-    }
-  }
-  return RewriteSnapshotJson(
-      f.config_text, kConfigJson, f.state_text, kStateJson, rw, moved,
-      archive::ReadLimits().max_json_bytes, JsonWhere(env));
-}
-
 // What follows vm.restore: the NICs swapped (parked ones removed, the VM's
 // added), cidata hot-added when asked, resumed, more vCPUs when asked, and
 // Running confirmed.
@@ -579,9 +340,10 @@ absl::StatusOr<Vm> CloneVm(const Env& env, const SnapshotSource& src,
     RETURN_IF_ERROR(fs::MakeDirs(VmRunParent(env.config), 0700));
     RETURN_IF_ERROR(fs::MakeNewDir(p.run_dir, 0700));
     made_run = true;
-    ASSIGN_OR_RETURN(f, FromArchive(env, src, p.run_dir));
+    ASSIGN_OR_RETURN(
+        f, FromArchive(env, src.archive_fd, src.archive_name, p.run_dir));
   } else {
-    ASSIGN_OR_RETURN(f, FromStore(*src.store, src.id, JsonWhere(env)));
+    ASSIGN_OR_RETURN(f, FromStore(env, *src.store, src.id));
   }
   RETURN_IF_ERROR(InterruptStatus("clone"));
   const Snapshot& snap = f.record;
@@ -611,7 +373,7 @@ absl::StatusOr<Vm> CloneVm(const Env& env, const SnapshotSource& src,
         " NIC(s): give at least as many --nic (tap=...,netns=...)"));
   }
 
-  ASSIGN_OR_RETURN(DiskPlan disks, PlanDisks(f, p, env));
+  ASSIGN_OR_RETURN(DiskPlan disks, PlanDisks(f, p));
   const bool direct = snap.direct_boot();
   const bool cidata = !direct && !snap.windows();
 
@@ -774,9 +536,10 @@ absl::StatusOr<Vm> RestoreVm(const Env& env, absl::string_view vm_id,
 
   SnapshotFiles f;
   if (src.archive_fd >= 0) {
-    ASSIGN_OR_RETURN(f, FromArchive(env, src, staging));
+    ASSIGN_OR_RETURN(
+        f, FromArchive(env, src.archive_fd, src.archive_name, staging));
   } else {
-    ASSIGN_OR_RETURN(f, FromStore(*src.store, src.id, JsonWhere(env)));
+    ASSIGN_OR_RETURN(f, FromStore(env, *src.store, src.id));
   }
   const Snapshot& snap = f.record;
   bool belongs = snap.source_vm_id() == vm.id();
@@ -795,7 +558,7 @@ absl::StatusOr<Vm> RestoreVm(const Env& env, absl::string_view vm_id,
         absl::StrCat("NIC count mismatch: the VM has ", vm.network_size(),
                      ", the snapshot ", f.config.nics.size()));
   }
-  ASSIGN_OR_RETURN(DiskPlan disks, PlanDisks(f, p, env));
+  ASSIGN_OR_RETURN(DiskPlan disks, PlanDisks(f, p));
   // Its disks must be the VM's: the same writable file, read-only layers the
   // VM has (a cidata.img that the VM's record still lists is its own).
   std::set<std::string> vm_ro;
