@@ -82,9 +82,14 @@ bool WriteFully(int fd, absl::string_view data) {
     report_fd = ::fcntl(report_fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
     if (report_fd < 0) ::_exit(1);
   }
-  int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
-  if (null < 0 || ::dup2(null, STDOUT_FILENO) < 0) ::_exit(1);
-  ::close(null);
+  // stdout to /dev/null, unless it is an fd `fn` needs (a file opened while
+  // stdout was closed).
+  if (std::find(keep_fds.begin(), keep_fds.end(), STDOUT_FILENO) ==
+      keep_fds.end()) {
+    int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (null < 0 || ::dup2(null, STDOUT_FILENO) < 0) ::_exit(1);
+    ::close(null);
+  }
   keep_fds.push_back(report_fd);
   CloseAllFdsExcept(std::move(keep_fds));
   // ^C ends the child (the parent reports it); the parent's handlers

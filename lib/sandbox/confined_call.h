@@ -18,16 +18,16 @@
 namespace chtools::sandbox {
 
 // Forks. The child points stdout at /dev/null (a compromised parser must not
-// write to the parent's output), closes every fd from 3 up except
-// `keep_fds`, restores the default SIGINT/SIGTERM/SIGHUP actions, applies
-// `policy`, runs `fn` and writes its result to a pipe (so `policy` must
-// allow Group::kReadWrite). The
-// parent reads at most `max_result_bytes`, reaps the child and returns what
-// `fn` returned: its bytes, or its error status (code and message; payloads
-// are dropped). Errors of its own, all Internal and starting with `what`:
-// the child died by a signal (SIGSYS: "a syscall outside its seccomp
-// policy"), exited without a result, sent more than `max_result_bytes`, or
-// a report that does not decode. The caller must be single-threaded (fork).
+// write to the parent's output) unless stdout is one of `keep_fds`, closes
+// every fd from 3 up except `keep_fds`, restores the default
+// SIGINT/SIGTERM/SIGHUP actions, applies `policy`, runs `fn` and writes its
+// result to a pipe (so `policy` must allow Group::kReadWrite). The parent reads
+// at most `max_result_bytes`, reaps the child and returns what `fn` returned:
+// its bytes, or its error status (code and message; payloads are dropped).
+// Errors of its own, all Internal and starting with `what`: the child died by a
+// signal (SIGSYS: "a syscall outside its seccomp policy"), exited without a
+// result, sent more than `max_result_bytes`, or a report that does not decode.
+// The caller must be single-threaded (fork).
 absl::StatusOr<std::string> RunConfined(
     absl::string_view what, const PolicyBuilder& policy,
     const std::vector<int>& keep_fds, size_t max_result_bytes,

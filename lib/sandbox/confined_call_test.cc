@@ -100,5 +100,29 @@ TEST(ConfinedCallTest, KeepsOnlyTheFdsAskedFor) {
   ::close(p[0]);
 }
 
+// A file opened while stdout was closed is fd 1: kept when asked for, else
+// stdout is /dev/null in the child.
+TEST(ConfinedCallTest, StdoutIsNullUnlessKept) {
+  int p[2];
+  ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+  const int saved = ::dup(STDOUT_FILENO);
+  ASSERT_GE(saved, 0);
+  ASSERT_EQ(::dup2(p[1], STDOUT_FILENO), STDOUT_FILENO);
+  auto write_out = []() -> absl::StatusOr<std::string> {
+    if (::write(STDOUT_FILENO, "x", 1) != 1) return absl::DataLossError("w");
+    return std::string("ok");
+  };
+  auto dropped = RunConfined("test", Tight(), {}, 100, write_out);
+  auto kept = RunConfined("test", Tight(), {STDOUT_FILENO}, 100, write_out);
+  ASSERT_EQ(::dup2(saved, STDOUT_FILENO), STDOUT_FILENO);
+  ::close(saved);
+  ::close(p[1]);
+  EXPECT_THAT(dropped, IsOkAndHolds("ok"));
+  EXPECT_THAT(kept, IsOkAndHolds("ok"));
+  char buf[8];
+  EXPECT_EQ(::read(p[0], buf, sizeof(buf)), 1);  // only the kept one's "x"
+  ::close(p[0]);
+}
+
 }  // namespace
 }  // namespace chtools::sandbox

@@ -15,7 +15,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "lib/archive/confined_reader.h"
 #include "lib/archive/manifest.h"
 #include "lib/archive/reader.h"
 #include "lib/base/errno.h"
