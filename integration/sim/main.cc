@@ -214,8 +214,9 @@ int Main(int argc, char** argv) {
     // early request sees "VM is not created", then state Created, then
     // Running. Timers on the one loop keep that window open while requests
     // are answered.
+    // `step` by value: the timer fires from loop.Run(), after this block.
     const absl::Duration step = BootDelay();
-    loop.After(step, [&] {
+    loop.After(step, [&, step] {
       absl::StatusOr<Json> config = VmConfigFromCli(cli->values);
       if (!config.ok()) Fail(Head("Error parsing config", config.status()));
       if (absl::Status s = vmm.Create(*config); !s.ok()) {
