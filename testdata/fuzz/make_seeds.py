@@ -3,7 +3,8 @@
 
 Run from the repository root: python3 testdata/fuzz/make_seeds.py
 Seeds are named seed-*; inputs that fuzzing found are added beside them by
-hand (crash-*, named for what they found) and never regenerated. Needs
+hand (crash-*, named for what they found; cov-<sha1>, a campaign's
+coverage, lib/testing/fuzz/README.md) and never regenerated. Needs
 protoc (setup.sh installs it) for the binary-encoded corpora.
 """
 import glob
