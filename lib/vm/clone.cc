@@ -51,9 +51,7 @@ namespace {
 
 using archive::kCidataImg;
 using archive::kConfigJson;
-using archive::kCowRaw;
 using archive::kMemoryRanges;
-using archive::kOverlayQcow2;
 using archive::kStateJson;
 using clone_internal::Basename;
 using clone_internal::CheckPayload;

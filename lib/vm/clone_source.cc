@@ -82,9 +82,15 @@ JsonSandbox JsonWhere(const Env& env) {
                                  : JsonSandbox::kConfined;
 }
 
-// The checks every snapshot's files pass, wherever they are: sizes, then
-// both JSON files parsed (confined), then memory-ranges against the RAM.
-absl::Status ReadAndCheck(SnapshotFiles& f, JsonSandbox where) {
+// What every snapshot's files go through, wherever they are (f.record and
+// f.dirfd set): config.json and state.json read, the files' sizes checked,
+// both JSON files parsed (confined), memory-ranges against the RAM.
+absl::Status ReadAndCheck(SnapshotFiles& f, const archive::ReadLimits& limits,
+                          JsonSandbox where) {
+  ASSIGN_OR_RETURN(f.config_text,
+                   ReadAt(f.dirfd.get(), kConfigJson, limits.max_json_bytes));
+  ASSIGN_OR_RETURN(f.state_text,
+                   ReadAt(f.dirfd.get(), kStateJson, limits.max_json_bytes));
   RETURN_IF_ERROR(CheckFiles(f.record, f.dirfd.get()));
   ASSIGN_OR_RETURN(
       SnapshotJson json,
@@ -125,11 +131,7 @@ absl::StatusOr<SnapshotFiles> FromStore(const Env& env,
   RETURN_IF_ERROR(archive::CheckManifest(f.record, limits));
   f.dir = store.DirOf(f.record.id());
   ASSIGN_OR_RETURN(f.dirfd, OpenDir(f.dir));
-  ASSIGN_OR_RETURN(f.config_text,
-                   ReadAt(f.dirfd.get(), kConfigJson, limits.max_json_bytes));
-  ASSIGN_OR_RETURN(f.state_text,
-                   ReadAt(f.dirfd.get(), kStateJson, limits.max_json_bytes));
-  RETURN_IF_ERROR(ReadAndCheck(f, JsonWhere(env)));
+  RETURN_IF_ERROR(ReadAndCheck(f, limits, JsonWhere(env)));
   return f;
 }
 
@@ -149,11 +151,7 @@ absl::StatusOr<SnapshotFiles> FromArchive(const Env& env, int archive_fd,
                                                       f.dirfd.get(), limits)
                     : archive::ExtractSnapshotArchiveConfined(
                           archive_fd, archive_name, f.dirfd.get(), limits));
-  ASSIGN_OR_RETURN(f.config_text,
-                   ReadAt(f.dirfd.get(), kConfigJson, limits.max_json_bytes));
-  ASSIGN_OR_RETURN(f.state_text,
-                   ReadAt(f.dirfd.get(), kStateJson, limits.max_json_bytes));
-  RETURN_IF_ERROR(ReadAndCheck(f, JsonWhere(env)));
+  RETURN_IF_ERROR(ReadAndCheck(f, limits, JsonWhere(env)));
   return f;
 }
 
