@@ -46,7 +46,10 @@ def parse_args():
         p.add_argument("--" + t, required=True)
     p.add_argument("--sim", required=True, help="the CH simulator")
     p.add_argument("--ops", type=int, default=300)
-    p.add_argument("--min-kills", type=int, default=100)
+    p.add_argument("--min-kills", type=int, default=100,
+                   help="fail with fewer SIGKILLs; the campaign runs past --ops "
+                   "(up to 3x) until it has sent them: how many land is "
+                   "random (a kill needs a tool or CH alive at its moment)")
     p.add_argument("--workers", type=int, default=8)
     p.add_argument("--kill-rate", type=float, default=0.45,
                    help="share of operations during which a SIGKILL is sent")
@@ -284,7 +287,9 @@ class Campaign:
         weights = [w for _, w in self.OPS]
         while True:
             with self.lock:
-                if self.ops_done >= self.a.ops:
+                kills = self.kills["tool"] + self.kills["ch"]
+                if self.ops_done >= self.a.ops and (
+                        kills >= self.a.min_kills or self.ops_done >= 3 * self.a.ops):
                     return
                 self.ops_done += 1
                 kind = self.rng.choices(kinds, weights)[0]

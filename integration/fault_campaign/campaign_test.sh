@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The fault campaign in `bazel test`: 300 operations, at least 100 SIGKILLs
+# The fault campaign in `bazel test`: 300 operations (more, up to 900, until
+# 100 SIGKILLs have landed), at least 100 SIGKILLs
 # (campaign.py says what it runs and checks). The long mode for a benchmark
 # machine: bazel run //integration/fault_campaign:campaign -- --ops=5000
 set -u
